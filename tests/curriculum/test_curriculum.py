@@ -62,11 +62,13 @@ def plain(value: Any) -> Any:
 
 def same(actual: Any, expected: Any) -> bool:
     if isinstance(expected, list):
-        return isinstance(actual, list) and len(actual) == len(expected) and all(
-            same(a, e) for a, e in zip(actual, expected, strict=True)
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(same(a, e) for a, e in zip(actual, expected, strict=True))
         )
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        return actual is expected or actual == expected and type(actual) is type(expected)
+        return actual is expected or (actual == expected and type(actual) is type(expected))
     if isinstance(expected, (int, float)):
         return (
             isinstance(actual, (int, float))

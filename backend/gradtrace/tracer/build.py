@@ -1,0 +1,375 @@
+"""Assembling the graph dict (the shape of ``gradtrace.schema.GraphModel``) from a capture.
+
+Plain dicts, not pydantic models: building 50,000 models per request would cost
+more than the trace. Keys whose value is the schema's default are left out to
+keep the JSON small; ``value`` is always present because the schema requires it.
+Ids are given in walk order (``op0`` is the output's producer), so the same
+program always gets the same ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gradtrace.core.errors import Span
+from gradtrace.tracer.nodes import is_accumulate, op_label, output_meta, sequence_nr
+from gradtrace.tracer.record import Key, Node, PassRecord, State, tensor_key
+from gradtrace.tracer.summary import Summaries, Summary, dtype_name
+
+Dict = dict[str, Any]
+
+
+def _span(span: Span | None) -> Dict | None:
+    return span.to_dict() if span is not None else None
+
+
+def _put(d: Dict, key: str, value: Any) -> None:
+    if value is not None:
+        d[key] = value
+
+
+def _column_sums(rows: list[tuple[Any, ...]]) -> list[torch.Tensor | None]:
+    """Per slot, the sum over passes of the gradients that are not None."""
+    return [_total([g for g in col if g is not None]) for col in zip(*rows, strict=True)]
+
+
+def _total(grads: list[torch.Tensor]) -> torch.Tensor | None:
+    if not grads:
+        return None
+    total = grads[0]
+    for g in grads[1:]:
+        total = total + g
+    return total
+
+
+class GraphBuilder:
+    """One build: ids, nodes, edges, orders. ``nodes`` is the walk of the shown graph."""
+
+    def __init__(
+        self,
+        state: State,
+        nodes: list[Node],
+        passes: list[PassRecord],
+        summaries: Summaries,
+        *,
+        output: torch.Tensor | None,
+        params: dict[int, str],
+        detail: bool,
+    ) -> None:
+        self.s = state
+        self.walked = nodes
+        self.passes = passes
+        self.sm = summaries
+        self.output_key: Key | None = tensor_key(output) if output is not None else None
+        self.output = output
+        self.params = params
+        self.detail = detail
+        self.nodes: list[Dict] = []
+        self.edges: list[Dict] = []
+        self.op_ids: dict[Node, str] = {}
+        self.tensor_ids: dict[Key, str] = {}
+        self.leaf_of: dict[Node, torch.Tensor] = {}
+        self.chains: list[tuple[Dict, Summary, float, Summary]] = []
+        self.grads = self._pass_grads()
+
+    # -- gradients seen by the hooks, summed over the passes shown -------------------------
+    def _pass_grads(self) -> dict[Node, tuple[list[torch.Tensor | None], list[torch.Tensor | None]]]:
+        shown = {id(p) for p in self.passes}
+        out: dict[Node, tuple[list[torch.Tensor | None], list[torch.Tensor | None]]] = {}
+        for node, records in self.s.hook_grads.items():
+            picked = [(gi, go) for p, gi, go in records if p in shown]
+            if not picked:
+                continue
+            if len(picked) == 1:
+                gi, go = picked[0]
+                out[node] = (list(gi), list(go))
+                continue
+            out[node] = (_column_sums([p[0] for p in picked]), _column_sums([p[1] for p in picked]))
+        return out
+
+    def _summ(self, t: torch.Tensor | None) -> Summary | None:
+        return self.sm.add(t) if t is not None else None
+
+    # -- ids --------------------------------------------------------------------------------
+    def _new_tensor(self, key: Key) -> Dict:
+        """A tensor node with its id, already in the node list (filled in by the caller)."""
+        tid = f"t{len(self.tensor_ids)}"
+        self.tensor_ids[key] = tid
+        node: Dict = {"id": tid, "kind": "tensor"}
+        self.nodes.append(node)
+        return node
+
+    def _edge(self, source: str, target: str, kind: str, slot: int) -> Dict:
+        edge: Dict = {"id": f"e{len(self.edges)}", "source": source, "target": target, "kind": kind}
+        if slot:
+            edge["slot"] = slot
+        self.edges.append(edge)
+        return edge
+
+    # -- the build --------------------------------------------------------------------------
+    def build(self) -> Dict:
+        for i, node in enumerate(self.walked):
+            self.op_ids[node] = f"op{i}"
+        needed = self._needed_slots()
+        for node in self.walked:
+            self._op(node)
+            if is_accumulate(node):
+                self._leaf(node)
+            else:
+                self._outputs(node, needed.get(node, ()))
+        for node in self.walked:
+            self._inputs(node)
+        self._variables_and_cuts()
+        self._ensure_output()
+        self.sm.flush()
+        self._chain_steps()
+        return {
+            "nodes": self.nodes,
+            "edges": self.edges,
+            "variables": self._variable_ids(),
+            "forward_order": self._forward_order(),
+            "backward_order": [self.op_ids[n] for p in self.passes for n in p.order if n in self.op_ids],
+            "backward_passes": [self._pass(p) for p in self.passes],
+        }
+
+    def _needed_slots(self) -> dict[Node, set[int]]:
+        needed: dict[Node, set[int]] = {}
+        for node in self.walked:
+            for child, nr in node.next_functions:
+                if child is not None:
+                    needed.setdefault(child, set()).add(nr)
+        for key in self.s.values:
+            if isinstance(key, tuple) and key[0] in self.op_ids:
+                needed.setdefault(key[0], set()).add(key[1])
+        roots: list[Key | None] = [self.output_key, *(tensor_key(p.root) for p in self.passes)]
+        for root in roots:
+            if isinstance(root, tuple) and root[0] in self.op_ids:
+                needed.setdefault(root[0], set()).add(root[1])
+        return needed
+
+    def _op(self, node: Node) -> None:
+        name = type(node).__name__
+        op: Dict = {"id": self.op_ids[node], "kind": "op", "op": name, "label": op_label(name)}
+        _put(op, "sequence_nr", sequence_nr(node))
+        record = self.s.ops.get(node)
+        if record is not None:
+            _put(op, "span", _span(record.span))
+            _put(op, "module", record.module)
+        if self.detail:
+            saved = self.s.saved.get(node)
+            if saved:
+                op["saved"] = saved
+            grads = self.grads.get(node)
+            if grads is not None:
+                op["grad_inputs"] = [self._summ(g) for g in grads[0]]
+                op["grad_outputs"] = [self._summ(g) for g in grads[1]]
+        self.nodes.append(op)
+
+    def _outputs(self, node: Node, slots: set[int] | tuple[()]) -> None:
+        metas: list[Any] | None = None
+        grads = self.grads.get(node)
+        if len(slots) > 1 or (slots and max(slots) > 0):
+            metas = output_meta(node)
+            self.nodes[-1]["num_outputs"] = max(len(metas), max(slots) + 1)
+        record = self.s.ops.get(node)
+        for slot in sorted(slots):
+            key: Key = (node, slot)
+            value = self.s.values.get(key)
+            if value is None and key == self.output_key:
+                value = self.output
+            t = self._new_tensor(key)
+            _put(t, "name", self.s.names.get(key))
+            t["role"] = "output" if key == self.output_key else "intermediate"
+            if value is not None:
+                t.update(shape=list(value.shape), dtype=dtype_name(value.dtype), device=str(value.device))
+            else:
+                metas = metas if metas is not None else output_meta(node)
+                meta = metas[slot] if slot < len(metas) else None
+                shape, dtype, device = meta if meta is not None else ([], "unknown", "unknown")
+                t.update(shape=shape, dtype=dtype, device=device)
+            t.update(requires_grad=True, is_leaf=False, grad_fn=self.op_ids[node])
+            if slot:
+                t["output_nr"] = slot
+            t["value"] = self._summ(value)
+            grad = grads[1][slot] if grads is not None and slot < len(grads[1]) else None
+            _put(t, "grad", self._summ(grad))
+            if record is not None:
+                _put(t, "span", _span(record.span))
+                _put(t, "module", record.module)
+            self._edge(self.op_ids[node], t["id"], "output", slot)
+
+    def _leaf(self, node: Node) -> None:
+        var: torch.Tensor = node.variable
+        self.leaf_of[node] = var
+        key = id(var)
+        self.s.hold(var)
+        known = self.s.leaves.get(key)
+        grads = self.grads.get(node)
+        grad = grads[1][0] if grads is not None and grads[1] else var.grad
+        param = self.params.get(key)
+        op = self.nodes[-1]
+        t = self._new_tensor(key)
+        _put(t, "name", self.s.names.get(key) or param)
+        t.update(
+            role="param" if param is not None or isinstance(var, torch.nn.Parameter) else "leaf",
+            shape=list(var.shape),
+            dtype=dtype_name(var.dtype),
+            device=str(var.device),
+            requires_grad=True,
+            is_leaf=True,
+            grad_fn=self.op_ids[node],
+            value=self._summ(known[1] if known is not None else var),
+        )
+        _put(t, "grad", self._summ(grad))
+        _put(t, "span", _span(self.s.spans.get(key)))
+        op["variable"] = t["id"]
+        self._edge(self.op_ids[node], t["id"], "output", 0)
+
+    def _inputs(self, node: Node) -> None:
+        op_id = self.op_ids[node]
+        grads = self.grads.get(node)
+        gis = grads[0] if grads is not None else []
+        local = self.s.locals.get(node) if self.detail else None
+        upstream = grads[1][0] if grads is not None and len(grads[1]) == 1 else None
+        record = self.s.ops.get(node)
+        constants = dict(record.constants) if record is not None else {}
+        for i, (child, nr) in enumerate(node.next_functions):
+            if child is None:
+                if i in constants:
+                    self._edge(self._constant(constants[i]), op_id, "input", i)
+                continue
+            source = self._source(child, nr)
+            if source is None:
+                continue
+            edge = self._edge(source, op_id, "input", i)
+            grad = gis[i] if i < len(gis) else None
+            edge_grad = self._summ(grad)
+            _put(edge, "grad", edge_grad)
+            step = local[i] if local is not None and i < len(local) else None
+            if step is not None and _scalar(grad) and _scalar(upstream) and edge_grad is not None:
+                self.chains.append((edge, self.sm.add(upstream), step, edge_grad))  # type: ignore[arg-type]
+
+    def _source(self, child: Node, nr: int) -> str | None:
+        if is_accumulate(child):
+            var = self.leaf_of.get(child)
+            return self.tensor_ids.get(id(var)) if var is not None else None
+        return self.tensor_ids.get((child, nr))
+
+    def _constant(self, t: torch.Tensor) -> str:
+        """A tensor without grad fed to a graph op; or, if detached from one, a cut."""
+        key = id(t)
+        known = self.tensor_ids.get(key)
+        if known is not None:
+            return known
+        mark = self.s.marks.get(key)
+        value = mark.value if mark is not None else t
+        node = self._new_tensor(key)
+        _put(node, "name", self.s.names.get(key))
+        node.update(
+            role="constant",
+            shape=list(t.shape),
+            dtype=dtype_name(t.dtype),
+            device=str(t.device),
+            requires_grad=False,
+            is_leaf=True,
+            value=self._summ(value),
+        )
+        if mark is not None:
+            _put(node, "span", _span(mark.span))
+            _put(node, "module", mark.module)
+        tid: str = node["id"]
+        if mark is not None and mark.cut_from is not None:
+            node["detached"] = True
+            source = self.tensor_ids.get(mark.cut_from)
+            if source is not None:
+                self._edge(source, tid, "cut", 0)
+        return tid
+
+    def _variables_and_cuts(self) -> None:
+        """Named tensors the graph does not reach still show, as leaves or constants."""
+        for t in self.s.variables.values():
+            key = tensor_key(t)
+            if key in self.tensor_ids or isinstance(key, tuple):
+                continue
+            if not t.requires_grad:
+                self._constant(t)
+                continue
+            node = self._new_tensor(key)
+            _put(node, "name", self.s.names.get(key) or self.params.get(key))
+            node.update(
+                role="param" if key in self.params or isinstance(t, torch.nn.Parameter) else "leaf",
+                shape=list(t.shape),
+                dtype=dtype_name(t.dtype),
+                device=str(t.device),
+                requires_grad=True,
+                is_leaf=True,
+                value=self._summ(t),
+            )
+            _put(node, "grad", self._summ(t.grad))
+            _put(node, "span", _span(self.s.spans.get(key)))
+
+    def _ensure_output(self) -> None:
+        """An output outside any graph (no grad anywhere) is still shown, as the output."""
+        t = self.output
+        if t is None or tensor_key(t) in self.tensor_ids:
+            return
+        if isinstance(tensor_key(t), tuple):  # its graph was not walked: show the tensor alone
+            self.s.hold(t)
+        node = self._new_tensor(tensor_key(t))
+        _put(node, "name", self.s.names.get(tensor_key(t)))
+        node.update(
+            role="output",
+            shape=list(t.shape),
+            dtype=dtype_name(t.dtype),
+            device=str(t.device),
+            requires_grad=t.requires_grad,
+            is_leaf=t.is_leaf,
+            value=self._summ(t),
+        )
+        _put(node, "grad", self._summ(t.grad) if t.is_leaf else None)
+
+    def _variable_ids(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, t in self.s.variables.items():
+            tid = self.tensor_ids.get(tensor_key(t))
+            if tid is not None:
+                out[name] = tid
+        return out
+
+    def _forward_order(self) -> list[str]:
+        ops = [(n._sequence_nr(), self.op_ids[n]) for n in self.walked if not is_accumulate(n)]
+        return [op_id for _, op_id in sorted(ops)]
+
+    def _pass(self, p: PassRecord) -> Dict:
+        out: Dict = {"root": self.tensor_ids.get(tensor_key(p.root), ""), "order": []}
+        out["order"] = [self.op_ids[n] for n in p.order if n in self.op_ids]
+        _put(out, "span", _span(p.span))
+        return out
+
+    def _chain_steps(self) -> None:
+        for edge, up, local, grad in self.chains:
+            upstream, product = up.get("data"), grad.get("data")
+            if isinstance(upstream, list) or isinstance(product, list):
+                upstream = _first(upstream)
+                product = _first(product)
+            edge["chain"] = {"upstream": upstream, "local": _num(local), "product": product}
+
+
+def _scalar(t: torch.Tensor | None) -> bool:
+    return t is not None and t.numel() == 1
+
+
+def _first(v: Any) -> Any:
+    while isinstance(v, list):
+        v = v[0] if v else None
+    return v
+
+
+def _num(v: float) -> float | str:
+    if v != v:
+        return "NaN"
+    if v in (float("inf"), float("-inf")):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v

@@ -1,0 +1,245 @@
+"""The capture: record a forward, hook every backward, and build the graph dict.
+
+``with capture() as cap:`` records ops and module calls; it satisfies the run
+stage's ``RunObserver`` (``assigned`` names tensors, ``backward`` runs backward
+with a hook on every node). ``cap.graph(output)`` walks ``next_functions`` from
+the output, runs backward itself if the program did not, and returns the dict
+that ``gradtrace.schema.GraphModel`` describes. ``trace_tensor`` does the same
+for a tensor made without a capture: leaves, gradients and saved tensors only.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from types import TracebackType
+from typing import Any, Literal
+
+import torch
+
+from gradtrace.core.errors import Span
+from gradtrace.core.limits import DEFAULT_LIMITS, Limits
+from gradtrace.tracer.build import GraphBuilder
+from gradtrace.tracer.forward import ForwardRecorder, ModulePaths
+from gradtrace.tracer.nodes import saved_values, scalar_locals
+from gradtrace.tracer.notes import note
+from gradtrace.tracer.record import Node, PassRecord, State, tensor_key
+from gradtrace.tracer.stack import free_graph_with_tensor, release_on_big_stack
+from gradtrace.tracer.summary import Summaries
+from gradtrace.tracer.walk import Walk
+
+BackwardMode = Literal["auto", "ones", "none"] | bool
+DETAIL_NODES = 5_000  # above this, leave out saved tensors, op gradient lists and chain steps
+CHAIN_NODES = 2_000  # nodes asked for their local derivatives
+DEEP_GRAPH = 20_000  # graphs this big are freed on the reaper thread
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Our own tensor calls must not be recorded as the user's ops."""
+    with torch._C.DisableTorchFunction():
+        yield
+
+
+class Capture:
+    """Records a run and turns it into the graph dict; satisfies ``RunObserver``."""
+
+    def __init__(
+        self, span_source: Callable[[], Span | None] | None = None, *, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
+        self.state = State()
+        self.walk = Walk(limits.graph_nodes)
+        self.summaries = Summaries()
+        self._recorder = ForwardRecorder(self.state, span_source or (lambda: None), self._program_backward)
+        self._modules = ModulePaths(self._recorder, self.state)
+        self._gc_was_enabled = False
+        self._inspected: set[Node] = set()
+        # The node wrappers we hold make the graph's eventual free deep: do it on a big stack.
+        weakref.finalize(self, release_on_big_stack, (self.state, self.walk, self._inspected)).atexit = False
+
+    # -- recording -------------------------------------------------------------------------
+    def __enter__(self) -> Capture:
+        self._modules.install()
+        self._recorder.__enter__()
+        self._gc_was_enabled = gc.isenabled()
+        gc.disable()  # the collector's passes over many young tensors cost more than the trace
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self._recorder.__exit__(exc_type, exc, tb)
+        finally:
+            self._modules.remove()
+            if self._gc_was_enabled:
+                gc.enable()
+
+    # -- RunObserver -----------------------------------------------------------------------
+    def assigned(self, name: str, value: object, span: Span | None) -> None:
+        """The user bound ``name``: name the tensor (or tensors, or module) it holds."""
+        with paused():
+            self.state.variables.pop(name, None)
+            if isinstance(value, torch.Tensor):
+                self.state.name(value, name, span)
+                self.state.variables[name] = value
+            elif isinstance(value, tuple | list) and len(value) <= 64:
+                for i, v in enumerate(value):
+                    if isinstance(v, torch.Tensor):
+                        self.state.name(v, f"{name}[{i}]", span)
+            elif isinstance(value, torch.nn.Module):
+                self.state.module_names[id(value)] = name
+
+    def backward(
+        self,
+        tensor: torch.Tensor,
+        gradient: torch.Tensor | None = None,
+        retain_graph: bool | None = None,
+        span: Span | None = None,
+        *,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
+        """Run ``tensor.backward`` with a hook on every node of its graph, removed after."""
+        with paused():
+            root = tensor.grad_fn
+            nodes = self.walk.add([root]) if root is not None else []
+            self._inspect(nodes)
+            record = PassRecord(tensor, [], span)
+            handles = []
+            try:
+                for node in nodes:
+                    handles.append(node.register_hook(partial(self._on_hook, node, record)))
+                torch.autograd.backward(
+                    tensor, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
+                )
+            finally:
+                for h in handles:
+                    h.remove()
+            self.state.passes.append(record)
+
+    def _program_backward(
+        self,
+        tensor: torch.Tensor,
+        gradient: torch.Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
+        """``t.backward(...)`` seen by the mode inside a ``with capture()`` block."""
+        span = self._recorder.span_source()
+        self.backward(tensor, gradient, retain_graph, span, create_graph=create_graph, inputs=inputs)
+
+    def _on_hook(self, node: Node, record: PassRecord, grad_inputs: Any, grad_outputs: Any) -> None:
+        # Must return None: a returned tuple would replace the gradients.
+        record.order.append(node)
+        if type(node).__name__ == "AccumulateGrad":  # torch may later add into this very tensor
+            grad_outputs = tuple(g.clone() if g is not None else None for g in grad_outputs)
+        self.state.hook_grads.setdefault(node, []).append((id(record), grad_inputs, grad_outputs))
+
+    def _inspect(self, nodes: list[Node]) -> None:
+        """Before backward frees them: saved tensors and local derivatives of new nodes."""
+        if len(self.walk.nodes) > DETAIL_NODES:
+            return
+        s = self.state
+        for node in nodes:
+            if node in self._inspected:
+                continue
+            self._inspected.add(node)
+            s.saved[node] = saved_values(node, self.summaries, tensors=True)
+            if len(s.locals) < CHAIN_NODES:
+                local = scalar_locals(node)
+                if local is not None:
+                    s.locals[node] = local
+
+    # -- the graph -------------------------------------------------------------------------
+    def graph(
+        self,
+        output: torch.Tensor | None,
+        *,
+        names: Mapping[str, object] | None = None,
+        spans: Mapping[str, Span] | None = None,
+        params: Mapping[str, torch.Tensor] | None = None,
+        backward: BackwardMode = "auto",
+        device: str | None = None,
+    ) -> dict[str, Any]:
+        """The graph dict of ``output`` (see ``gradtrace.schema.GraphModel``)."""
+        with paused():
+            for name, value in (names or {}).items():
+                if name not in self.state.variables:
+                    self.assigned(name, value, (spans or {}).get(name))
+            param_ids = {id(p): name for name, p in (params or {}).items()}
+            for p in (params or {}).values():
+                self.state.hold(p)
+            notes: list[dict[str, Any]] = []
+            self._auto_backward(output, backward, notes)
+            return self._build(output, param_ids, notes, device)
+
+    def _auto_backward(self, output: torch.Tensor | None, mode: BackwardMode, notes: list[Any]) -> None:
+        if mode in (False, "none") or self.state.passes or not isinstance(output, torch.Tensor):
+            return
+        if not output.requires_grad:
+            return
+        if output.numel() == 1:
+            self.backward(output)
+        elif mode == "ones":
+            self.backward(output, torch.ones_like(output))
+            notes.append(note("ones_gradient"))
+        else:
+            notes.append(note("non_scalar_output"))
+
+    def _build(
+        self, output: torch.Tensor | None, params: dict[int, str], notes: list[Any], device: str | None
+    ) -> dict[str, Any]:
+        output = output if isinstance(output, torch.Tensor) else None
+        roots = self._roots(output)
+        nodes = self.walk.add(roots)
+        shown = set(nodes)
+        passes = [p for p in self.state.passes if p.root.grad_fn in shown or p.root.grad_fn is None]
+        if len(passes) < len(self.state.passes):
+            notes.append(note("other_passes", count=len(self.state.passes) - len(passes)))
+        detail = len(nodes) <= DETAIL_NODES
+        if not detail:
+            notes.append(note("compact"))
+        builder = GraphBuilder(
+            self.state, nodes, passes, self.summaries, output=output, params=params, detail=detail
+        )
+        graph = builder.build()
+        if not nodes:
+            notes.insert(0, note("no_autograd_graph"))
+        if output is not None and len(nodes) > DEEP_GRAPH:
+            free_graph_with_tensor(output)
+        out_id = builder.tensor_ids.get(tensor_key(output)) if output is not None else None
+        device = device or (str(output.device) if output is not None else "cpu")
+        head: dict[str, Any] = {"schema_version": 1, "device": device}
+        if out_id is not None:
+            head["output"] = out_id
+        return {**head, **graph, "notes": notes}
+
+    def _roots(self, output: torch.Tensor | None) -> list[Node]:
+        if output is not None and output.grad_fn is not None:
+            return [output.grad_fn]
+        last = self.state.passes[-1].root.grad_fn if self.state.passes else None
+        return [last] if last is not None else []
+
+
+def capture(
+    span_source: Callable[[], Span | None] | None = None, *, limits: Limits = DEFAULT_LIMITS
+) -> Capture:
+    """``with capture() as cap: ...`` then ``cap.graph(output)``."""
+    return Capture(span_source, limits=limits)
+
+
+def trace_tensor(
+    output: torch.Tensor,
+    *,
+    params: Mapping[str, torch.Tensor] | None = None,
+    names: Mapping[str, object] | None = None,
+    backward: BackwardMode = "auto",
+    limits: Limits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
+    """The graph dict of a tensor made without a capture (forward values of leaves and output)."""
+    return Capture(limits=limits).graph(output, names=names, params=params, backward=backward)

@@ -1,0 +1,167 @@
+"""Recording the forward: every torch call (TorchFunctionMode) and every module call.
+
+The mode sees each op as it runs, so it can keep the value of every result
+(including ones a later in-place op overwrites), the source span and module
+that made it, and the constant tensors it was given, which the autograd graph
+does not remember. A program's own ``t.backward()`` also passes through the
+mode, and is routed to the capture so its hooks see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from gradtrace.core.errors import Span
+from gradtrace.tracer.record import OpRecord, State, TensorMark, snapshot, tensor_key
+
+_CUTTING = {"detach", "detach_"}
+
+
+def _tensors(args: Any, kwargs: dict[str, Any]) -> list[torch.Tensor]:
+    """Tensor arguments in order, looking one level into lists (cat, stack)."""
+    out: list[torch.Tensor] = []
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, list | tuple):
+            out.extend(x for x in a if isinstance(x, torch.Tensor))
+    return out
+
+
+class ForwardRecorder(TorchFunctionMode):
+    """The mode: runs each call, then notes what it made."""
+
+    def __init__(self, state: State, span_source: Callable[[], Span | None], on_backward: Any) -> None:
+        super().__init__()
+        self.state = state
+        self.span_source = span_source
+        self.on_backward = on_backward
+        self.modules: list[str] = []
+
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+    ) -> Any:
+        kwargs = kwargs or {}
+        if func is torch.Tensor.backward:
+            return self.on_backward(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        if name.endswith("_") and not name.endswith("__") and args and isinstance(args[0], torch.Tensor):
+            self._before_inplace(args[0])
+        out = func(*args, **kwargs)
+        if name != "__get__" or isinstance(out, torch.Tensor):
+            self._after(name, args, kwargs, out)
+        return out
+
+    def _before_inplace(self, t: torch.Tensor) -> None:
+        """An in-place op is about to overwrite ``t``: keep its old value as a copy."""
+        s = self.state
+        key = tensor_key(t)
+        old = s.values.get(key)
+        if old is not None and old.data_ptr() == t.data_ptr():
+            s.values[key] = old.clone()
+        leaf = s.leaves.get(id(t))
+        if leaf is not None and leaf[1].data_ptr() == t.data_ptr():
+            s.leaves[id(t)] = (leaf[0], leaf[1].clone())
+
+    def _after(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
+        outs = out if isinstance(out, tuple | list) else (out,)
+        inputs: list[torch.Tensor] | None = None
+        for t in outs:
+            if not isinstance(t, torch.Tensor):
+                continue
+            gf = t.grad_fn
+            if gf is not None:
+                inputs = inputs if inputs is not None else _tensors(args, kwargs)
+                self._graph_output(gf, t, inputs)
+            elif name in _CUTTING or not torch.is_grad_enabled():
+                inputs = inputs if inputs is not None else _tensors(args, kwargs)
+                self._maybe_cut(t, inputs)
+
+    def _graph_output(self, gf: Any, t: torch.Tensor, inputs: list[torch.Tensor]) -> None:
+        s = self.state
+        s.values[(gf, t.output_nr)] = snapshot(t)
+        if gf in s.ops:
+            return
+        s.ops_seen += 1
+        record = OpRecord(s.ops_seen, self.span_source(), self.modules[-1] if self.modules else None)
+        for slot, a in enumerate(inputs):
+            if not a.requires_grad:
+                record.constants.append((slot, a))
+                self._mark(a, None)
+            elif a.grad_fn is None:
+                self._leaf(a)
+        s.ops[gf] = record
+
+    def _leaf(self, a: torch.Tensor) -> None:
+        """Keep a leaf's value as the op saw it (an optimizer may change it later)."""
+        known = self.state.leaves.get(id(a))
+        version = a._version
+        if known is None or known[0] != version:
+            self.state.hold(a)
+            self.state.leaves[id(a)] = (version, snapshot(a))
+
+    def _mark(self, t: torch.Tensor, cut_from: Any) -> TensorMark:
+        s = self.state
+        mark = s.marks.get(id(t))
+        if mark is None:
+            s.hold(t)
+            span, module = self.span_source(), self.modules[-1] if self.modules else None
+            mark = s.marks[id(t)] = TensorMark(t, snapshot(t), span, module, cut_from)
+        return mark
+
+    def _maybe_cut(self, t: torch.Tensor, inputs: list[torch.Tensor]) -> None:
+        """detach() or an op under no_grad turned a graph tensor into a constant."""
+        for a in inputs:
+            if a.requires_grad and a is not t:
+                self._mark(t, tensor_key(a))
+                if a.grad_fn is None:
+                    self.state.hold(a)
+                return
+
+
+class ModulePaths:
+    """Global module hooks that keep the path of the module running (``layer1.0.linear``)."""
+
+    def __init__(self, recorder: ForwardRecorder, state: State) -> None:
+        self.recorder = recorder
+        self.state = state
+        self.paths: dict[int, dict[int, str]] = {}
+        self.roots: list[int] = []
+        self.handles: list[Any] = []
+
+    def install(self) -> None:
+        from torch.nn.modules import module as m
+
+        self.handles = [
+            m.register_module_forward_pre_hook(self._enter),
+            m.register_module_forward_hook(self._exit, always_call=True),
+        ]
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+    def _enter(self, module: torch.nn.Module, args: Any) -> None:
+        stack = self.recorder.modules
+        if not stack:
+            root = self.state.module_names.get(id(module)) or type(module).__name__
+            table = self.paths.get(id(module))
+            if table is None:
+                table = self.paths[id(module)] = {id(m): p for p, m in module.named_modules() if p}
+            self.roots.append(id(module))
+            stack.append(root)
+            return
+        table = self.paths.get(self.roots[-1], {})
+        stack.append(table.get(id(module)) or f"{stack[-1]}.{type(module).__name__}")
+
+    def _exit(self, module: torch.nn.Module, args: Any, output: Any) -> None:
+        stack = self.recorder.modules
+        if stack:
+            stack.pop()
+        if not stack and self.roots:
+            self.roots.pop()

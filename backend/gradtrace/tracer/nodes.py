@@ -1,0 +1,122 @@
+"""Reading one autograd node: its name, its outputs' metadata, saved tensors, local derivatives.
+
+Saved tensors and local derivatives must be read before backward frees the
+node's buffers (unless ``retain_graph``); both return nothing once they are gone.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import torch
+
+from gradtrace.tracer.summary import Summaries
+
+Node = Any
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SUFFIX = re.compile(r"Backward\d*$")
+
+
+@cache
+def op_label(op: str) -> str:
+    """``PowBackward0`` → ``pow``, ``AddmmBackward0`` → ``addmm``, ``AccumulateGrad`` → ``accumulate``."""
+    if op == "AccumulateGrad":
+        return "accumulate"
+    base = _SUFFIX.sub("", op) or op
+    return _CAMEL.sub("_", base).lower()
+
+
+def is_accumulate(node: Node) -> bool:
+    return type(node).__name__ == "AccumulateGrad"
+
+
+def sequence_nr(node: Node) -> int | None:
+    return None if is_accumulate(node) else int(node._sequence_nr())
+
+
+def output_meta(node: Node) -> list[tuple[list[int], str, str] | None]:
+    """(shape, dtype, device) of each output, known even for outputs no Python code saw."""
+    metas = getattr(node, "_input_metadata", None)
+    if metas is None:
+        return []
+    out: list[tuple[list[int], str, str] | None] = []
+    for m in metas:
+        try:
+            out.append((list(m.shape), str(m.dtype).removeprefix("torch."), str(m.device)))
+        except (RuntimeError, TypeError):  # nested tensors have no plain shape
+            out.append(None)
+    return out
+
+
+_SAVED_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _saved_names(cls: type) -> tuple[str, ...]:
+    names = _SAVED_NAMES.get(cls)
+    if names is None:
+        names = _SAVED_NAMES[cls] = tuple(a for a in dir(cls) if a.startswith("_saved_"))
+    return names
+
+
+def saved_values(node: Node, summaries: Summaries, tensors: bool) -> list[dict[str, Any]]:
+    """The node's ``_saved_*`` attributes (torchviz's show_saved), while they still exist."""
+    out: list[dict[str, Any]] = []
+    for attr in _saved_names(type(node)):
+        try:
+            value = getattr(node, attr)
+        except RuntimeError:  # freed by backward
+            continue
+        item = _saved_item(attr.removeprefix("_saved_"), value, summaries, tensors)
+        if item is not None:
+            out.append(item)
+    return out
+
+
+def _saved_item(name: str, value: Any, summaries: Summaries, tensors: bool) -> dict[str, Any] | None:
+    if isinstance(value, torch.Tensor):
+        return {"name": name, "summary": summaries.add(value)} if tensors else None
+    if isinstance(value, bool | int | float | str):
+        return {"name": name, "value": _number(value)}
+    if isinstance(value, tuple | list) and all(isinstance(v, bool | int | float) for v in value):
+        return {"name": name, "value": [_number(v) for v in value]}
+    if value is None:
+        return None
+    if isinstance(value, tuple | list):
+        return {"name": name, "value": f"{type(value).__name__} of {len(value)}"}
+    return {"name": name, "value": str(value)[:80]}
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, float) and v != v:
+        return "NaN"
+    if isinstance(v, float) and v in (float("inf"), float("-inf")):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v
+
+
+def scalar_locals(node: Node) -> list[float | None] | None:
+    """∂output/∂input_i of a node whose output and inputs are scalars, by asking the node.
+
+    Calling the node with a gradient of one returns exactly the local derivatives.
+    Only built-in (C++) nodes are asked: a custom Function's backward may have effects.
+    """
+    metas = output_meta(node)
+    if len(metas) != 1 or metas[0] is None or metas[0][0] != [] or is_accumulate(node):
+        return None
+    if type(node).__name__ == "BackwardCFunction":
+        return None
+    _shape, dtype, device = metas[0]
+    if not dtype.startswith(("float", "bfloat")):
+        return None
+    one = torch.ones((), dtype=getattr(torch, dtype), device=device)
+    try:
+        with torch.no_grad():
+            grads = node(one)
+    except (RuntimeError, TypeError):  # buffers already freed, or an unusual signature
+        return None
+    if isinstance(grads, torch.Tensor):
+        grads = (grads,)
+    return [float(g) if isinstance(g, torch.Tensor) and g.numel() == 1 else None for g in grads]

@@ -1,0 +1,104 @@
+"""Running on a thread with a large C stack.
+
+Freeing an autograd graph whose nodes have ever had Python wrappers (which every
+``next_functions`` walk creates) recurses in C++, one frame per chained node, and
+crashes the process near 50,000 nodes on the default 8 MiB stack. Capture,
+tracing and the final release of those graphs therefore run on a thread whose
+stack is large enough for the graph-size limit, and graphs still owned by user
+code are handed to such a thread when their last tensor dies.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+STACK_BYTES = 1 << 30  # virtual; only the pages a deep free touches are used
+_stack_lock = threading.Lock()
+
+
+def on_big_stack(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn`` on a fresh thread with a 1 GiB stack and return its result."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(fn(*args, **kwargs))
+        except BaseException as exc:  # re-raised in the caller's thread
+            error.append(exc)
+
+    with _stack_lock:  # stack_size is process-wide state: set it only around start()
+        previous = threading.stack_size(STACK_BYTES)
+        try:
+            thread = threading.Thread(target=target, name="gradtrace-big-stack", daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
+class _Reaper:
+    """One daemon thread with a big stack that drops whatever it is handed."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def drop(self, obj: object) -> None:
+        self._start()
+        self._queue.put(obj)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            with _stack_lock:
+                previous = threading.stack_size(STACK_BYTES)
+                try:
+                    self._thread = threading.Thread(target=self._loop, name="gradtrace-reaper", daemon=True)
+                    self._thread.start()
+                finally:
+                    threading.stack_size(previous)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            # The sender may still hold its reference for a moment; wait until ours is
+            # the last one (getrefcount counts `item` and its own argument).
+            for _ in range(1000):
+                if sys.getrefcount(item) <= 2:
+                    break
+                time.sleep(0.001)
+            del item  # the deep free happens here, on this thread's stack
+
+
+_reaper = _Reaper()
+
+
+def release_on_big_stack(obj: object) -> None:
+    """Hand the last reference to ``obj`` to the reaper thread (the caller must drop theirs)."""
+    _reaper.drop(obj)
+
+
+def free_graph_with_tensor(tensor: Any) -> None:
+    """When ``tensor`` dies, free its autograd graph on the reaper thread.
+
+    We keep the root node alive past the tensor's death, then hand it over: the
+    graph is then released there instead of on whichever thread dropped the tensor.
+    """
+    root = getattr(tensor, "grad_fn", None)
+    if root is None:
+        return
+    weakref.finalize(tensor, release_on_big_stack, root).atexit = False

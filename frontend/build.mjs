@@ -1,0 +1,86 @@
+// Builds the web app into dist/: bundles the JS and CSS with esbuild, copies the
+// ELK worker and the Korean web font (woff2 subsets only), and writes .gz siblings.
+import { build } from 'esbuild';
+import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const dist = join(here, 'dist');
+const FONT_WEIGHTS = ['400', '700'];
+
+async function bundleScripts() {
+  await build({
+    entryPoints: {
+      app: join(here, 'src/main.js'),
+      'fast-layout-worker': join(here, 'src/layout/fastWorker.js'),
+      styles: join(here, 'src/styles/main.css'),
+    },
+    outdir: dist,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['chrome110', 'firefox115', 'safari16'],
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+}
+
+async function copyElkWorker() {
+  const elkDir = dirname(require.resolve('elkjs/package.json'));
+  await cp(join(elkDir, 'lib/elk-worker.min.js'), join(dist, 'elk-worker.min.js'));
+  await cp(join(elkDir, 'LICENSE.md'), join(dist, 'elk-LICENSE.md')).catch(() => {});
+}
+
+/** Rewrites the fontsource CSS to woff2-only URLs under fonts/ and copies those files. */
+async function copyKoreanFont() {
+  const fontDir = dirname(require.resolve('@fontsource/noto-sans-kr/package.json'));
+  await mkdir(join(dist, 'fonts'), { recursive: true });
+  let css = '';
+  for (const weight of FONT_WEIGHTS) {
+    const text = await readFile(join(fontDir, `${weight}.css`), 'utf8');
+    css += text
+      .replace(/,\s*url\([^)]*\.woff\)\s*format\('woff'\)/g, '')
+      .replace(/url\(\.\/files\//g, 'url(./fonts/');
+    for (const match of text.matchAll(/\.\/files\/([^)]+\.woff2)/g)) {
+      await cp(join(fontDir, 'files', match[1]), join(dist, 'fonts', match[1]));
+    }
+  }
+  await writeFile(join(dist, 'fonts.css'), css);
+}
+
+async function copyHtml() {
+  await cp(join(here, 'src/index.html'), join(dist, 'index.html'));
+  await cp(join(here, 'src/favicon.svg'), join(dist, 'favicon.svg'));
+}
+
+async function* walk(dir) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else yield path;
+  }
+}
+
+/** Pre-gzipped siblings for the compressible files (ELK: 1.6 MB -> ~480 KB). */
+async function gzipAssets() {
+  for await (const path of walk(dist)) {
+    if (!/\.(js|css|html|svg|json|map|txt|md)$/.test(path)) continue;
+    const data = await readFile(path);
+    if ((await stat(path)).size < 1024) continue;
+    await writeFile(`${path}.gz`, gzipSync(data, { level: 9 }));
+  }
+}
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
+await bundleScripts();
+await copyElkWorker();
+await copyKoreanFont();
+await copyHtml();
+await gzipAssets();
+console.log('built frontend/dist');

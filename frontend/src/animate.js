@@ -1,0 +1,187 @@
+// Plays the timeline on the drawn graph: highlights, values and gradients appearing,
+// dots travelling along edges, and the camera following the active nodes.
+import { revealedAt } from './timeline.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const FLOW_MS = 900;
+const HOLD_MS = 1300;
+
+/**
+ * @param {{renderer: ReturnType<import('./render/svg.js').createSvgRenderer>,
+ *          onStep: (index:number, step:object) => void,
+ *          onPlayingChange: (playing:boolean) => void,
+ *          minScale: () => number}} options
+ */
+export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
+  const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
+  let steps = [];
+  let alias = new Map();
+  let pendingValues = new Set();
+  let current = 0;
+  let speed = 1;
+  let playing = false;
+  let timer = 0;
+  let dotFrame = 0;
+
+  function load(newSteps, newAlias, computedLater) {
+    stop();
+    steps = newSteps;
+    alias = newAlias;
+    pendingValues = computedLater;
+  }
+
+  const viewId = (id) => alias.get(id) ?? id;
+
+  function goTo(index, { animate = false, follow = true } = {}) {
+    if (!steps.length) return;
+    current = Math.max(0, Math.min(steps.length - 1, index));
+    const step = steps[current];
+    applyReveal(current);
+    applyHighlight(step);
+    if (animate && !reducedMotion.matches) runDots(step);
+    else clearDots();
+    if (follow) followCamera(step, animate);
+    onStep(current, step);
+  }
+
+  function applyReveal(index) {
+    const scene = renderer.scene;
+    if (!scene) return;
+    const { values, grads, edgeGrads } = revealedAt(steps, index);
+    const shownValues = new Set([...values].map(viewId));
+    const shownGrads = new Set([...grads].map(viewId));
+    const hidden = new Set([...pendingValues].map(viewId));
+    for (const [id, el] of scene.nodeEls) {
+      el.classList.toggle('pending', hidden.has(id) && !shownValues.has(id));
+      el.classList.toggle('grad-shown', shownGrads.has(id));
+    }
+    for (const [id, el] of scene.labelEls) el.classList.toggle('shown', edgeGradShown(scene, id, edgeGrads));
+  }
+
+  function edgeGradShown(scene, viewEdgeId, edgeGrads) {
+    const edge = scene.view.edges.find((e) => e.id === viewEdgeId);
+    return !!edge && edge.originals.some((o) => edgeGrads.has(o.id));
+  }
+
+  let lit = [];
+  function applyHighlight(step) {
+    const scene = renderer.scene;
+    if (!scene) return;
+    for (const el of lit) el.classList.remove('active', 'phase-forward', 'phase-backward', 'active-op', 'flow-forward', 'flow-backward');
+    lit = [];
+    const phase = step.phase === 'forward' || step.phase === 'start' ? 'phase-forward' : 'phase-backward';
+    for (const id of new Set(step.focus.map(viewId))) {
+      const el = scene.nodeEls.get(id);
+      if (!el) continue;
+      el.classList.add('active', phase);
+      if (id === viewId(step.op)) el.classList.add('active-op');
+      lit.push(el);
+    }
+    for (const flow of step.flows) {
+      const el = scene.edgeEls.get(flow.id) || findViewEdge(scene, flow.id);
+      if (!el) continue;
+      el.classList.add(`flow-${flow.direction}`);
+      lit.push(el);
+    }
+  }
+
+  function findViewEdge(scene, originalId) {
+    const edge = scene.view.edges.find((e) => e.originals.some((o) => o.id === originalId));
+    return edge ? scene.edgeEls.get(edge.id) : null;
+  }
+
+  function runDots(step) {
+    clearDots();
+    const scene = renderer.scene;
+    if (!scene) return;
+    const layer = renderer.svg.querySelector('.dots');
+    const tracks = [];
+    for (const flow of step.flows) {
+      const path = scene.edgeEls.get(flow.id) || findViewEdge(scene, flow.id);
+      if (!path) continue;
+      const dot = document.createElementNS(SVG_NS, 'circle');
+      dot.setAttribute('r', '9');
+      dot.setAttribute('class', `dot dot-${flow.direction}`);
+      layer.append(dot);
+      tracks.push({ path, dot, length: path.getTotalLength(), backward: flow.direction === 'backward' });
+    }
+    const start = performance.now();
+    const duration = FLOW_MS / speed;
+    const frame = (now) => {
+      const p = Math.min(1, (now - start) / duration);
+      for (const track of tracks) {
+        const at = track.path.getPointAtLength(track.length * (track.backward ? 1 - p : p));
+        track.dot.setAttribute('cx', at.x.toFixed(1));
+        track.dot.setAttribute('cy', at.y.toFixed(1));
+      }
+      if (p < 1) dotFrame = requestAnimationFrame(frame);
+      else clearDots();
+    };
+    dotFrame = requestAnimationFrame(frame);
+  }
+
+  function clearDots() {
+    cancelAnimationFrame(dotFrame);
+    const layer = renderer.svg.querySelector('.dots');
+    if (layer) layer.innerHTML = '';
+  }
+
+  function followCamera(step, animate) {
+    const all = renderer.bounds();
+    if (!all) return;
+    const scale = minScale();
+    const view = renderer.svg.getBoundingClientRect();
+    const fitsWhole = Math.min((view.width - 80) / all.width, (view.height - 80) / all.height) >= scale;
+    const focus = renderer.bounds([...new Set(step.focus.map(viewId))]);
+    if (fitsWhole || !focus) renderer.camera.show(all, { minScale: Math.min(scale, 1), animate });
+    else renderer.camera.show(focus, { minScale: scale, maxScale: Math.max(scale, 1.6), animate });
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!playing) return;
+    timer = setTimeout(() => {
+      if (current >= steps.length - 1) return setPlaying(false);
+      goTo(current + 1, { animate: true });
+      schedule();
+    }, (FLOW_MS + HOLD_MS) / speed);
+  }
+
+  function setPlaying(value) {
+    playing = value && steps.length > 1;
+    onPlayingChange(playing);
+    if (playing) {
+      if (current >= steps.length - 1) goTo(0, { animate: true });
+      schedule();
+    } else clearTimeout(timer);
+  }
+
+  function stop() {
+    playing = false;
+    clearTimeout(timer);
+    clearDots();
+    onPlayingChange(false);
+  }
+
+  return {
+    load,
+    goTo,
+    next: () => goTo(current + 1, { animate: true }),
+    prev: () => goTo(current - 1, { animate: false }),
+    restart: () => goTo(0),
+    toggle: () => setPlaying(!playing),
+    pause: () => setPlaying(false),
+    setSpeed: (value) => (speed = value),
+    refresh: () => goTo(current, { follow: false }),
+    follow: () => goTo(current),
+    get current() {
+      return current;
+    },
+    get count() {
+      return steps.length;
+    },
+    get playing() {
+      return playing;
+    },
+  };
+}

@@ -1,0 +1,149 @@
+// The graph JSON turned into what we draw: the tensor view, the raw autograd view
+// (grad_fn nodes only, like torchviz), and modules collapsed into one node.
+
+/**
+ * @typedef {object} ViewNode
+ * @property {string} id
+ * @property {'tensor'|'op'|'group'} kind
+ * @property {object} data        the node from the graph JSON (a group: {module, members})
+ * @property {number} [width]
+ * @property {number} [height]
+ *
+ * @typedef {object} ViewEdge
+ * @property {string} id
+ * @property {string} source
+ * @property {string} target
+ * @property {'input'|'output'|'cut'} kind
+ * @property {object[]} originals the graph JSON edges this one stands for
+ *
+ * @typedef {object} ViewGraph
+ * @property {ViewNode[]} nodes
+ * @property {ViewEdge[]} edges
+ * @property {Map<string, string>} alias  graph JSON node id -> view node id
+ */
+
+/** Indexes of a graph JSON used everywhere. */
+export function indexGraph(graph) {
+  const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
+  const inputsOf = new Map();
+  const outputsOf = new Map();
+  const consumersOf = new Map();
+  const producerOf = new Map();
+  for (const edge of graph.edges) {
+    if (edge.kind === 'input') {
+      push(inputsOf, edge.target, edge);
+      push(consumersOf, edge.source, edge);
+    } else if (edge.kind === 'output') {
+      push(outputsOf, edge.source, edge);
+      producerOf.set(edge.target, edge);
+    }
+  }
+  const names = new Map(Object.entries(graph.variables || {}).map(([name, id]) => [id, name]));
+  return { graph, nodes, inputsOf, outputsOf, consumersOf, producerOf, names };
+}
+
+function push(map, key, value) {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+export function isAccumulate(node) {
+  return node?.kind === 'op' && (node.variable != null || node.op === 'AccumulateGrad');
+}
+
+/**
+ * @param {ReturnType<typeof indexGraph>} index
+ * @param {{view: 'tensor'|'raw', collapse: boolean}} options
+ * @returns {ViewGraph}
+ */
+export function buildView(index, { view, collapse }) {
+  const base = view === 'raw' ? rawView(index) : tensorView(index);
+  return collapse ? collapseModules(base, index) : base;
+}
+
+function tensorView(index) {
+  const { graph, nodes } = index;
+  const hidden = new Set(graph.nodes.filter(isAccumulate).map((n) => n.id));
+  const viewNodes = graph.nodes.filter((n) => !hidden.has(n.id)).map((n) => ({ id: n.id, kind: n.kind, data: n }));
+  const edges = graph.edges
+    .filter((e) => !hidden.has(e.source) && !hidden.has(e.target) && nodes.has(e.source) && nodes.has(e.target))
+    .map((e) => ({ id: e.id, source: e.source, target: e.target, kind: e.kind, originals: [e] }));
+  const alias = new Map(viewNodes.map((n) => [n.id, n.id]));
+  for (const id of hidden) {
+    const variable = nodes.get(id).variable;
+    if (variable) alias.set(id, variable);
+  }
+  return { nodes: viewNodes, edges, alias };
+}
+
+function rawView(index) {
+  const { graph, producerOf, nodes } = index;
+  const ops = graph.nodes.filter((n) => n.kind === 'op');
+  const edges = [];
+  for (const edge of graph.edges) {
+    if (edge.kind !== 'input') continue;
+    const producer = producerOf.get(edge.source);
+    if (!producer || !nodes.has(producer.source)) continue;
+    edges.push({ id: edge.id, source: producer.source, target: edge.target, kind: 'input', originals: [edge] });
+  }
+  const alias = new Map(ops.map((n) => [n.id, n.id]));
+  for (const n of graph.nodes) {
+    if (n.kind === 'tensor' && producerOf.has(n.id)) alias.set(n.id, producerOf.get(n.id).source);
+  }
+  return { nodes: ops.map((n) => ({ id: n.id, kind: 'op', data: n })), edges, alias };
+}
+
+/** The top-level module a node belongs to, or null. */
+export function topModule(node) {
+  const path = node?.module;
+  if (!path) return null;
+  return path.split('.')[0];
+}
+
+/** Folds every top-level module into one group node; the output stays visible. */
+function collapseModules(view, index) {
+  const outputId = index.graph.output;
+  const groupOf = new Map();
+  const groups = new Map();
+  for (const node of view.nodes) {
+    const module = node.id === outputId ? null : topModule(node.data);
+    if (!module) continue;
+    const groupId = `module:${module}`;
+    groupOf.set(node.id, groupId);
+    if (!groups.has(groupId)) groups.set(groupId, { id: groupId, kind: 'group', data: { module, members: [] } });
+    groups.get(groupId).data.members.push(node.id);
+  }
+  if (!groups.size) return view;
+  const mapId = (id) => groupOf.get(id) ?? id;
+  const nodes = [...view.nodes.filter((n) => !groupOf.has(n.id)), ...groups.values()];
+  const merged = new Map();
+  for (const edge of view.edges) {
+    const source = mapId(edge.source);
+    const target = mapId(edge.target);
+    if (source === target) continue;
+    const key = `${source}->${target}`;
+    if (merged.has(key)) merged.get(key).originals.push(...edge.originals);
+    else merged.set(key, { ...edge, id: source === edge.source && target === edge.target ? edge.id : key, source, target, originals: [...edge.originals] });
+  }
+  const alias = new Map();
+  for (const [orig, viewId] of view.alias) alias.set(orig, mapId(viewId));
+  return { nodes, edges: [...merged.values()], alias };
+}
+
+/** Whether the graph has modules worth collapsing. */
+export function hasModules(graph) {
+  return graph.nodes.some((n) => n.module);
+}
+
+/** A name for a tensor in narration: the user's variable, else the op that made it. */
+export function tensorName(index, id) {
+  const node = index.nodes.get(id);
+  if (!node) return id;
+  if (node.name) return node.name;
+  if (index.names.has(id)) return index.names.get(id);
+  const producer = index.producerOf.get(id);
+  const op = producer && index.nodes.get(producer.source);
+  if (op && !isAccumulate(op)) return `${op.label}(…)`;
+  return id;
+}

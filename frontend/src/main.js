@@ -1,0 +1,394 @@
+// The app: wires the editor, the API, layout, rendering, the timeline and the UI together.
+import { BusyError, NetworkError, ProgramError, fetchDevices, fetchExamples, fetchGraph } from './api.js';
+import { buildView, hasModules, indexGraph } from './graph/model.js';
+import { applyToPage, browserLanguage, currentLang, setLang, t } from './i18n.js';
+import { warmUpElk } from './layout/elkClient.js';
+import { layoutGraph } from './layout/index.js';
+import { createSvgRenderer, measureView } from './render/svg.js';
+import { getState, searchFromState, setState, stateFromSearch, subscribe } from './state.js';
+import { buildTimeline, computedLater } from './timeline.js';
+import { createPlayer } from './animate.js';
+import { createEditor } from './ui/editor.js';
+import { createNarration } from './ui/narration.js';
+import { createPanel } from './ui/panel.js';
+import { installKeyboard } from './ui/keyboard.js';
+import { fillDevices, fillExamples, fillLegend, setPressed } from './ui/toolbar.js';
+import { downloadDot, downloadJson, downloadPng, downloadSvg } from './ui/downloads.js';
+
+/** Labels must be at least this many pixels on screen: normal view, presenter mode. */
+const MIN_LABEL_SCALE = { normal: 1, presenter: 1.75 };
+
+const $ = (id) => document.getElementById(id);
+
+const app = {
+  graph: null,
+  index: null,
+  view: null,
+  examples: [],
+  runId: 0,
+  selected: null,
+  lastError: null,
+};
+
+const editor = createEditor($('editor'), {
+  label: 'Python program',
+  onRun: () => run(),
+  onSelectSource: (span) => highlightNodesForSpan(span),
+  onChange: () => {},
+});
+const renderer = createSvgRenderer($('graph-view'), { onSelect: selectNode, onHover: hoverNode });
+const narration = createNarration($('narration'));
+const panel = createPanel($('panel-body'));
+const player = createPlayer({
+  renderer,
+  onStep: showStep,
+  onPlayingChange: (playing) => {
+    $('play').textContent = playing ? '⏸' : '▶';
+    $('play').setAttribute('aria-label', t(playing ? 'pause' : 'play'));
+    $('play').dataset.i18nAria = playing ? 'pause' : 'play';
+  },
+  minScale: () => (getState().present ? MIN_LABEL_SCALE.presenter : MIN_LABEL_SCALE.normal),
+});
+
+function setStatus(status) {
+  document.body.dataset.status = status;
+}
+
+// ---------------------------------------------------------------- running
+
+async function run({ step = 0 } = {}) {
+  const source = editor.getCode();
+  const id = ++app.runId;
+  const { device, lang } = getState();
+  setState({ code: source });
+  clearError();
+  setStatus('running');
+  $('run-button').disabled = true;
+  try {
+    const graph = await fetchGraph({ source, device, lang });
+    if (id !== app.runId) return;
+    await showGraph(graph, step);
+    if (id !== app.runId) return;
+    setStatus('ready');
+  } catch (error) {
+    if (id !== app.runId) return;
+    showError(error);
+    setStatus('error');
+  } finally {
+    if (id === app.runId) $('run-button').disabled = false;
+  }
+}
+
+async function showGraph(graph, step) {
+  app.graph = graph;
+  app.index = indexGraph(graph);
+  app.selected = null;
+  panel.show(null, null);
+  $('printed').hidden = !graph.printed;
+  $('printed').textContent = graph.printed || '';
+  $('collapse-toggle').disabled = !hasModules(graph);
+  await drawView();
+  const steps = buildTimeline(app.index);
+  player.load(steps, app.view.alias, computedLater(app.index));
+  updateScrubber(steps.length);
+  $('graph-empty').hidden = true;
+  player.goTo(step);
+}
+
+/** Builds the current view (tensor/raw, collapsed or not), lays it out and draws it. */
+async function drawView() {
+  const { view: mode, collapse } = getState();
+  const view = buildView(app.index, { view: mode, collapse: collapse && hasModules(app.graph) });
+  const measured = measureView(view, app.index);
+  const nodes = view.nodes.map((n) => ({ id: n.id, width: measured.boxes.get(n.id).width, height: measured.boxes.get(n.id).height }));
+  const edges = view.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, label: measured.labels.get(e.id) }));
+  const started = performance.now();
+  const layout = await layoutGraph(nodes, edges);
+  const laidOut = performance.now();
+  renderer.draw(view, layout, measured, app.index);
+  app.view = view;
+  document.body.dataset.layoutMs = String(Math.round(laidOut - started));
+  document.body.dataset.drawMs = String(Math.round(performance.now() - laidOut));
+  document.body.dataset.nodes = String(view.nodes.length);
+}
+
+async function redrawView() {
+  if (!app.index) return;
+  await drawView();
+  player.load(buildTimeline(app.index), app.view.alias, computedLater(app.index));
+  player.goTo(getState().step);
+}
+
+// ---------------------------------------------------------------- errors
+
+function showError(error) {
+  app.lastError = error;
+  const box = $('error-box');
+  box.replaceChildren();
+  const message = document.createElement('p');
+  message.className = 'error-message';
+  if (error instanceof ProgramError) {
+    message.textContent = error.message;
+    if (error.line) {
+      const where = document.createElement('p');
+      where.className = 'error-where';
+      where.textContent = t('errorAt', { line: error.line, col: error.col ?? 1 });
+      box.append(where);
+      editor.showError(error);
+    }
+    box.append(message);
+    if (error.hint) {
+      const hint = document.createElement('p');
+      hint.className = 'error-hint';
+      hint.textContent = `${t('hint')}: ${error.hint}`;
+      box.append(hint);
+    }
+    box.dataset.type = error.type;
+  } else if (error instanceof BusyError) {
+    message.textContent = t('errorBusy', { seconds: error.retryAfter });
+    box.append(message);
+  } else if (error instanceof NetworkError) {
+    message.textContent = t('errorNetwork');
+    box.append(message);
+  } else {
+    message.textContent = error.status === 422 ? t('errorMalformed') : t('errorLayout', { message: error.message });
+    box.append(message);
+    console.warn(error);
+  }
+  box.hidden = false;
+}
+
+function clearError() {
+  app.lastError = null;
+  $('error-box').hidden = true;
+  editor.clearError();
+}
+
+// ---------------------------------------------------------------- steps
+
+function showStep(index, step) {
+  narration.show(step);
+  $('scrubber').value = String(index);
+  $('step-counter').textContent = t('stepOf', { step: index, total: player.count - 1 });
+  $('scrubber').setAttribute('aria-valuetext', $('narration').textContent);
+  setState({ step: index });
+}
+
+function updateScrubber(count) {
+  $('scrubber').max = String(Math.max(0, count - 1));
+}
+
+// ---------------------------------------------------------------- selection and source links
+
+function selectNode(id) {
+  app.selected = id;
+  for (const el of renderer.svg.querySelectorAll('.node.selected')) el.classList.remove('selected');
+  if (id) renderer.scene?.nodeEls.get(id)?.classList.add('selected');
+  panel.show(app.index, id && app.index?.nodes.has(id) ? id : null);
+  if (id) hoverNode(id);
+}
+
+function hoverNode(id) {
+  const ids = id ? [id] : app.selected ? [app.selected] : [];
+  editor.highlight(ids.flatMap(spansOf));
+}
+
+/** Source spans of a node: its own, and for a tensor also the op that made it. */
+function spansOf(id) {
+  const node = app.index?.nodes.get(id);
+  if (!node) return [];
+  const spans = [node.span];
+  if (node.kind === 'tensor' && node.grad_fn) spans.push(app.index.nodes.get(node.grad_fn)?.span);
+  return spans.filter(Boolean);
+}
+
+function highlightNodesForSpan(span) {
+  for (const el of renderer.svg.querySelectorAll('.node.source-match')) el.classList.remove('source-match');
+  if (!span || !app.index || !app.view) return;
+  for (const node of app.graph.nodes) {
+    if (node.span && overlaps(node.span, span)) renderer.scene?.nodeEls.get(app.view.alias.get(node.id))?.classList.add('source-match');
+  }
+}
+
+function overlaps(a, b) {
+  const before = (l1, c1, l2, c2) => l1 < l2 || (l1 === l2 && c1 <= c2);
+  return before(a.line, a.col, b.end_line, b.end_col - 1) && before(b.line, b.col, a.end_line, a.end_col - 1);
+}
+
+// ---------------------------------------------------------------- state → page
+
+function applyPresentation(state) {
+  document.documentElement.dataset.theme = state.theme;
+  document.body.classList.toggle('presenter', state.present);
+  setPressed($('present-toggle'), state.present);
+  setPressed($('theme-toggle'), state.theme === 'dark');
+  setPressed($('view-toggle'), state.view === 'raw');
+  setPressed($('collapse-toggle'), state.collapse);
+  $('lang-select').value = state.lang;
+}
+
+function applyLanguage() {
+  setLang(getState().lang);
+  editor.setLabel(t('editorLabel'));
+  fillLegend($('legend'));
+  fillExamples($('example-select'), app.examples, getState().example);
+  narration.refresh();
+  panel.refresh();
+  if (player.count) $('step-counter').textContent = t('stepOf', { step: player.current, total: player.count - 1 });
+  $('play').setAttribute('aria-label', t(player.playing ? 'pause' : 'play'));
+}
+
+let urlTimer = 0;
+function syncUrl() {
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(async () => {
+    const state = getState();
+    const example = app.examples.find((e) => e.id === state.example);
+    const search = await searchFromState(state, { exampleSource: example?.source });
+    history.replaceState(null, '', `${location.pathname}${search}`);
+  }, 150);
+}
+
+async function shareLink() {
+  const state = getState();
+  const example = app.examples.find((e) => e.id === state.example);
+  const url = `${location.origin}${location.pathname}${await searchFromState(state, { exampleSource: example?.source })}`;
+  $('copy-link').dataset.link = url;
+  try {
+    await navigator.clipboard.writeText(url);
+    toast(t('linkCopied'));
+  } catch {
+    toast(url);
+  }
+}
+
+let toastTimer = 0;
+function toast(text) {
+  const el = $('toast');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (el.hidden = true), 4000);
+}
+
+subscribe((state, changed) => {
+  applyPresentation(state);
+  if (changed.includes('lang')) {
+    applyLanguage();
+    if (app.lastError instanceof ProgramError) run();
+  }
+  if (changed.includes('view') || changed.includes('collapse')) redrawView();
+  if (changed.includes('present')) requestAnimationFrame(() => player.follow());
+  syncUrl();
+});
+
+// ---------------------------------------------------------------- controls
+
+function bindControls() {
+  $('run-button').addEventListener('click', () => run());
+  $('device-select').addEventListener('change', (e) => setState({ device: e.target.value }));
+  $('lang-select').addEventListener('change', (e) => setState({ lang: e.target.value }));
+  $('example-select').addEventListener('change', (e) => openExample(e.target.value));
+  $('view-toggle').addEventListener('click', () => setState({ view: getState().view === 'raw' ? 'tensor' : 'raw' }));
+  $('collapse-toggle').addEventListener('click', () => setState({ collapse: !getState().collapse }));
+  $('present-toggle').addEventListener('click', () => setState({ present: !getState().present }));
+  $('theme-toggle').addEventListener('click', () => setState({ theme: getState().theme === 'dark' ? 'light' : 'dark' }));
+  $('copy-link').addEventListener('click', shareLink);
+  $('play').addEventListener('click', () => player.toggle());
+  $('step-forward').addEventListener('click', () => player.next());
+  $('step-back').addEventListener('click', () => player.prev());
+  $('restart').addEventListener('click', () => player.restart());
+  $('scrubber').addEventListener('input', (e) => player.goTo(Number(e.target.value)));
+  $('speed-select').addEventListener('change', (e) => player.setSpeed(Number(e.target.value)));
+  $('zoom-in').addEventListener('click', () => renderer.camera.zoomBy(1.25));
+  $('zoom-out').addEventListener('click', () => renderer.camera.zoomBy(0.8));
+  $('zoom-fit').addEventListener('click', fitGraph);
+  $('fullscreen').addEventListener('click', toggleFullscreen);
+  for (const button of document.querySelectorAll('[data-download]')) {
+    button.addEventListener('click', () => download(button.dataset.download));
+  }
+  installKeyboard({
+    toggle: () => player.toggle(),
+    next: () => player.next(),
+    prev: () => player.prev(),
+    restart: () => player.restart(),
+    end: () => player.goTo(player.count - 1),
+    zoomIn: () => renderer.camera.zoomBy(1.25),
+    zoomOut: () => renderer.camera.zoomBy(0.8),
+    fit: fitGraph,
+    fullscreen: toggleFullscreen,
+  });
+  addEventListener('resize', () => player.count && player.follow());
+}
+
+function fitGraph() {
+  const bounds = renderer.bounds();
+  if (bounds) renderer.camera.show(bounds, { maxScale: 1.6 });
+}
+
+function toggleFullscreen() {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else document.documentElement.requestFullscreen?.().catch(() => {});
+}
+
+async function download(format) {
+  $('download-menu').open = false;
+  if (!app.graph) return;
+  const bounds = renderer.bounds();
+  const theme = getState().theme;
+  if (format === 'png') await downloadPng(renderer.svg, bounds, theme);
+  else if (format === 'svg') downloadSvg(renderer.svg, bounds, theme);
+  else if (format === 'json') downloadJson(app.graph);
+  else if (format === 'dot') await downloadDot({ source: getState().code, device: getState().device, lang: currentLang() }).catch(showError);
+}
+
+function openExample(id, { step = 0 } = {}) {
+  const example = app.examples.find((e) => e.id === id);
+  if (!example) return false;
+  editor.setCode(example.source);
+  const patch = { example: id };
+  if (example.device && example.device !== 'auto' && [...$('device-select').options].some((o) => o.value === example.device)) patch.device = example.device;
+  setState(patch);
+  run({ step });
+  return true;
+}
+
+// ---------------------------------------------------------------- start
+
+async function loadMenus() {
+  const [devices, examples] = await Promise.allSettled([fetchDevices(), fetchExamples()]);
+  if (devices.status === 'fulfilled') {
+    const ids = devices.value.devices.map((d) => d.id);
+    const wanted = ids.includes(getState().device) ? getState().device : devices.value.defaultId;
+    fillDevices($('device-select'), devices.value.devices, wanted);
+    setState({ device: wanted });
+  }
+  if (examples.status === 'fulfilled') app.examples = examples.value;
+  fillExamples($('example-select'), app.examples, getState().example);
+}
+
+async function start() {
+  const fromUrl = await stateFromSearch(location.search);
+  setState({ lang: browserLanguage(), ...fromUrl });
+  applyPresentation(getState());
+  applyLanguage();
+  applyToPage(document);
+  bindControls();
+  warmUpElk();
+  await loadMenus();
+  applyLanguage();
+  const { step } = getState();
+  if (fromUrl.code) {
+    editor.setCode(fromUrl.code);
+    await run({ step });
+  } else if (fromUrl.example && openExample(fromUrl.example, { step })) {
+    // opened the prepared demo
+  } else if (app.examples.length) {
+    editor.setCode(app.examples[0].source);
+    setState({ example: app.examples[0].id });
+    fillExamples($('example-select'), app.examples, app.examples[0].id);
+  }
+  if (document.body.dataset.status === undefined) setStatus('idle');
+}
+
+start();

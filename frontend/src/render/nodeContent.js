@@ -1,0 +1,175 @@
+// What a node shows and how big it is: SVG markup for tensor, op and module nodes.
+// Sizes are in graph units; the camera decides pixels.
+import { flatValues, formatNumber, formatShape, shortDtype, toNumber } from '../format.js';
+import { t } from '../i18n.js';
+
+export const FONT = { title: 22, meta: 16, value: 22, cell: 17, small: 15, op: 20 };
+const PAD = 12;
+const CELL_H = 26;
+const HEAT_W = 132;
+const HEAT_H = 88;
+const CHAR = 0.6; // average glyph width per font size unit
+
+/** Escapes text for SVG markup. */
+export function esc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+function textWidth(text, size) {
+  return String(text).length * size * CHAR;
+}
+
+/** Picks how a summary is shown: one number, a small table, a heatmap, or statistics. */
+export function valueShape(summary) {
+  if (!summary) return { type: 'none' };
+  const { shape, numel } = summary;
+  const hasData = summary.data !== null && summary.data !== undefined;
+  if (numel === 1 && (hasData || summary.head)) return { type: 'scalar', text: formatNumber(flatValues(summary)[0]) };
+  if (hasData && shape.length === 1 && numel <= 6) return table([summary.data]);
+  if (hasData && shape.length === 2 && shape[0] <= 4 && shape[1] <= 4) return table(summary.data);
+  if (shape.length === 2 && (summary.grid || hasData)) {
+    const data = summary.grid ? summary.grid.data : summary.data;
+    return { type: 'heatmap', data, rows: data.length, cols: data[0]?.length || 0, stats: summary.stats };
+  }
+  return { type: 'stats', stats: summary.stats, head: flatValues(summary).slice(0, 4), numel };
+}
+
+function table(rows) {
+  const texts = rows.map((row) => row.map((v) => formatNumber(v, 3)));
+  const longest = Math.max(1, ...texts.flat().map((s) => s.length));
+  return { type: 'table', texts, cellW: longest * FONT.cell * CHAR + 14 };
+}
+
+function blockSize(shape) {
+  switch (shape.type) {
+    case 'scalar': return { w: textWidth(shape.text, FONT.value), h: 30 };
+    case 'table': return { w: shape.texts[0].length * shape.cellW, h: shape.texts.length * CELL_H + 4 };
+    case 'heatmap': return { w: HEAT_W, h: HEAT_H + 22 };
+    case 'stats': return { w: 210, h: 44 };
+    default: return { w: 0, h: 0 };
+  }
+}
+
+/**
+ * Layout of a tensor node's content.
+ * @param {object} node graph JSON tensor @param {object|null} grad its gradient summary
+ * @param {{compact?: boolean, name: string}} options
+ */
+export function tensorBox(node, grad, { compact = false, name }) {
+  const meta = `${formatShape(node.shape)} · ${shortDtype(node.dtype)}`;
+  if (compact) return { width: Math.max(110, textWidth(name, FONT.title) + 2 * PAD), height: 64, meta, compact };
+  const value = valueShape(node.value);
+  const gradShape = grad ? valueShape(grad) : node.requires_grad ? { type: 'none' } : null;
+  const valueSize = blockSize(value);
+  const gradSize = gradShape ? blockSize(gradShape) : { w: 0, h: 0 };
+  const gradHeight = gradShape ? Math.max(gradSize.h, 28) + 10 : 0;
+  const width = Math.max(150, textWidth(name, FONT.title) + 44, textWidth(meta, FONT.meta) + 2 * PAD, valueSize.w + 2 * PAD, gradSize.w + 60);
+  const height = PAD + 28 + 22 + 6 + valueSize.h + gradHeight + PAD;
+  return { width: Math.ceil(width), height: Math.ceil(height), meta, value, valueSize, gradShape, compact };
+}
+
+/** Markup of a tensor node's inside (position set by the caller). */
+export function tensorMarkup(node, box, name) {
+  const w = box.width;
+  const h = box.height;
+  let out = `<rect class="box" width="${w}" height="${h}" rx="10"/>`;
+  out += `<text class="t-title" x="${PAD}" y="${PAD + 21}">${esc(name)}</text>`;
+  out += roleBadge(node, w);
+  out += `<text class="t-meta" x="${PAD}" y="${PAD + 46}">${esc(box.meta)}</text>`;
+  if (box.compact) return out;
+  let y = PAD + 28 + 22 + 6;
+  out += `<g class="value-block" transform="translate(${PAD},${y})">${blockMarkup(box.value, 'value')}</g>`;
+  out += `<text class="pending-mark" x="${w / 2}" y="${y + 22}" text-anchor="middle">?</text>`;
+  y += box.valueSize.h;
+  if (box.gradShape) {
+    y += 6;
+    out += `<line class="grad-rule" x1="8" x2="${w - 8}" y1="${y}" y2="${y}"/>`;
+    out += `<text class="t-grad-label" x="${PAD}" y="${y + 23}">∇</text>`;
+    out += `<g class="grad-block" transform="translate(${PAD + 26},${y + 4})">${blockMarkup(box.gradShape, 'grad')}</g>`;
+    out += `<text class="grad-placeholder" x="${PAD + 26}" y="${y + 23}">…</text>`;
+  }
+  return out;
+}
+
+function roleBadge(node, width) {
+  const symbol = { leaf: '◆', param: '■', constant: '○', output: '★', intermediate: '' }[node.role] ?? '';
+  if (node.detached) return `<text class="t-badge" x="${width - PAD}" y="${PAD + 20}" text-anchor="end">✂</text>`;
+  return symbol ? `<text class="t-badge" x="${width - PAD}" y="${PAD + 20}" text-anchor="end">${symbol}</text>` : '';
+}
+
+function blockMarkup(shape, cls) {
+  switch (shape.type) {
+    case 'scalar': return `<text class="t-${cls}" y="23">${esc(shape.text)}</text>`;
+    case 'table': return tableMarkup(shape, cls);
+    case 'heatmap': return heatmapMarkup(shape, cls);
+    case 'stats': return statsMarkup(shape, cls);
+    default: return '';
+  }
+}
+
+function tableMarkup(shape, cls) {
+  let out = '';
+  shape.texts.forEach((row, r) => {
+    row.forEach((text, c) => {
+      const x = c * shape.cellW;
+      const y = r * CELL_H;
+      out += `<rect class="cell" x="${x}" y="${y}" width="${shape.cellW - 2}" height="${CELL_H - 2}" rx="3"/>`;
+      out += `<text class="t-cell t-${cls}" x="${x + shape.cellW / 2 - 1}" y="${y + 18}" text-anchor="middle">${esc(text)}</text>`;
+    });
+  });
+  return out;
+}
+
+function heatmapMarkup(shape, cls) {
+  const values = shape.data.flat().map(toNumber).filter(Number.isFinite);
+  const limit = Math.max(1e-12, ...values.map(Math.abs));
+  const cw = HEAT_W / Math.max(1, shape.cols);
+  const ch = HEAT_H / Math.max(1, shape.rows);
+  let out = '';
+  shape.data.forEach((row, r) => {
+    row.forEach((v, c) => {
+      out += `<rect x="${(c * cw).toFixed(2)}" y="${(r * ch).toFixed(2)}" width="${(cw + 0.3).toFixed(2)}" height="${(ch + 0.3).toFixed(2)}" fill="${divergingColour(toNumber(v) / limit)}"/>`;
+    });
+  });
+  out += `<rect class="heat-frame" width="${HEAT_W}" height="${HEAT_H}"/>`;
+  const caption = shape.stats ? `±${formatNumber(limit, 3)} μ=${formatNumber(shape.stats.mean, 3)}` : `±${formatNumber(limit, 3)}`;
+  out += `<text class="t-small t-${cls}" y="${HEAT_H + 17}">${esc(caption)}</text>`;
+  return out;
+}
+
+function statsMarkup(shape, cls) {
+  const s = shape.stats;
+  if (!s) return `<text class="t-small t-${cls}" y="18">${esc(shape.head.map((v) => formatNumber(v, 3)).join(', '))} …</text>`;
+  return `<text class="t-small t-${cls}" y="18">min ${esc(formatNumber(s.min, 3))}  max ${esc(formatNumber(s.max, 3))}</text>`
+    + `<text class="t-small t-${cls}" y="38">μ ${esc(formatNumber(s.mean, 3))}  σ ${esc(formatNumber(s.std, 3))}</text>`;
+}
+
+/** Blue (negative) – white – vermillion (positive), readable with colour-blindness. */
+export function divergingColour(x) {
+  if (!Number.isFinite(x)) return '#999999';
+  const a = Math.min(1, Math.abs(x));
+  const [r, g, b] = x < 0 ? [0, 114, 178] : [213, 94, 0];
+  const mix = (c) => Math.round(255 + (c - 255) * a);
+  return `rgb(${mix(r)},${mix(g)},${mix(b)})`;
+}
+
+/** Size and markup of an op node (a pill with the readable name). */
+export function opBox(op, label) {
+  return { width: Math.ceil(Math.max(76, textWidth(label, FONT.op) + 36)), height: 46 };
+}
+
+export function opMarkup(op, box, label) {
+  const tip = op.op + (op.module ? ` · ${op.module}` : '');
+  return `<title>${esc(tip)}</title><rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`
+    + `<text class="t-op" x="${box.width / 2}" y="${box.height / 2 + 7}" text-anchor="middle">${esc(label)}</text>`;
+}
+
+export function groupBox(group) {
+  return { width: Math.ceil(Math.max(170, textWidth(group.module, FONT.title) + 40)), height: 80 };
+}
+
+export function groupMarkup(group, box) {
+  return `<rect class="box" width="${box.width}" height="${box.height}" rx="12"/>`
+    + `<text class="t-title" x="${PAD}" y="${PAD + 21}">${esc(group.module)}</text>`
+    + `<text class="t-meta" x="${PAD}" y="${PAD + 48}">${esc(t('collapsedModule', { count: group.members.length }))}</text>`;
+}

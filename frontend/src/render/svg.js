@@ -1,0 +1,214 @@
+// Draws a laid-out graph as SVG, and updates what each step shows (classes only).
+import { gradOf, edgeGradText } from '../timeline.js';
+import { isAccumulate, tensorName } from '../graph/model.js';
+import { createCamera } from './camera.js';
+import { edgePath, midpoint } from './paths.js';
+import { esc, groupBox, groupMarkup, opBox, opMarkup, tensorBox, tensorMarkup } from './nodeContent.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** Up to this many nodes: full content, edge labels, focusable nodes. */
+export const DETAIL_UP_TO = 300;
+/** Below this zoom the labels are unreadable anyway: hide them (level of detail). */
+const LOD_SCALE = 0.4;
+
+/** The label an op node shows. */
+export function opLabel(index, op) {
+  if (isAccumulate(op)) return `accumulate ${tensorName(index, op.variable)}`;
+  return op.label || op.op;
+}
+
+/**
+ * Sizes every node of a view, and the gradient labels of its edges.
+ * @returns {{boxes: Map<string, object>, labels: Map<string, {text:string,width:number,height:number}>}}
+ */
+export function measureView(view, index) {
+  const compact = view.nodes.length > DETAIL_UP_TO;
+  const boxes = new Map();
+  for (const node of view.nodes) {
+    if (node.kind === 'tensor') {
+      const name = tensorName(index, node.id);
+      boxes.set(node.id, { ...tensorBox(node.data, gradOf(index, node.id), { compact, name }), name });
+    } else if (node.kind === 'op') {
+      const label = opLabel(index, node.data);
+      boxes.set(node.id, { ...opBox(node.data, label), label });
+    } else {
+      boxes.set(node.id, groupBox(node.data));
+    }
+  }
+  const labels = new Map();
+  if (!compact) {
+    for (const edge of view.edges) {
+      const original = edge.originals[0];
+      if (edge.kind !== 'input' || edge.originals.length !== 1 || !(original.grad || original.chain)) continue;
+      const text = edgeGradText(original);
+      labels.set(edge.id, { text, width: Math.ceil(text.length * 9.6 + 18), height: 26 });
+    }
+  }
+  return { boxes, labels };
+}
+
+/**
+ * @param {HTMLElement} container
+ * @param {{onSelect:(id:string|null)=>void, onHover:(id:string|null)=>void}} handlers
+ */
+export function createSvgRenderer(container, handlers) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('class', 'graph-svg');
+  svg.setAttribute('xmlns', SVG_NS);
+  svg.innerHTML = `${defsMarkup()}<g class="viewport"><g class="edges"></g><g class="edge-labels"></g><g class="nodes"></g><g class="dots"></g></g>`;
+  container.append(svg);
+  const viewport = svg.querySelector('.viewport');
+  const layers = {
+    edges: svg.querySelector('.edges'),
+    labels: svg.querySelector('.edge-labels'),
+    nodes: svg.querySelector('.nodes'),
+    dots: svg.querySelector('.dots'),
+  };
+  const camera = createCamera(svg, viewport, { onChange: (k) => svg.classList.toggle('lod-far', k < LOD_SCALE) });
+  /** @type {{view:object, layout:object, nodeEls:Map<string,Element>, edgeEls:Map<string,Element>, labelEls:Map<string,Element>}|null} */
+  let scene = null;
+
+  installNodeEvents(svg, handlers);
+
+  function draw(view, layout, measured, index) {
+    layers.edges.innerHTML = edgesMarkup(view, layout);
+    layers.labels.innerHTML = labelsMarkup(view, layout, measured.labels);
+    layers.nodes.innerHTML = nodesMarkup(view, layout, measured.boxes, index, view.nodes.length <= DETAIL_UP_TO);
+    layers.dots.innerHTML = '';
+    scene = {
+      view,
+      layout,
+      nodeEls: byData(layers.nodes, '.node', 'id'),
+      edgeEls: byData(layers.edges, '.edge', 'id'),
+      labelEls: byData(layers.labels, '.edge-label', 'edge'),
+    };
+    svg.classList.toggle('compact', view.nodes.length > DETAIL_UP_TO);
+  }
+
+  function bounds(ids) {
+    if (!scene) return null;
+    const boxes = (ids ?? Object.keys(scene.layout.nodes)).map((id) => scene.layout.nodes[id]).filter(Boolean);
+    if (!boxes.length) return null;
+    const x = Math.min(...boxes.map((b) => b.x));
+    const y = Math.min(...boxes.map((b) => b.y));
+    const right = Math.max(...boxes.map((b) => b.x + b.width));
+    const bottom = Math.max(...boxes.map((b) => b.y + b.height));
+    return { x, y, width: right - x, height: bottom - y };
+  }
+
+  return {
+    svg,
+    camera,
+    draw,
+    bounds,
+    get scene() {
+      return scene;
+    },
+    clear() {
+      for (const layer of Object.values(layers)) layer.innerHTML = '';
+      scene = null;
+    },
+  };
+}
+
+function byData(root, selector, key) {
+  const map = new Map();
+  for (const el of root.querySelectorAll(selector)) map.set(el.dataset[key], el);
+  return map;
+}
+
+function defsMarkup() {
+  const arrow = (id) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker>`;
+  return `<defs>${arrow('arrow')}${arrow('arrow-active')}${arrow('arrow-cut')}</defs>`;
+}
+
+function edgesMarkup(view, layout) {
+  let out = '';
+  for (const edge of view.edges) {
+    const route = layout.edges[edge.id];
+    if (!route) continue;
+    const marker = edge.kind === 'cut' ? 'arrow-cut' : 'arrow';
+    out += `<path class="edge kind-${edge.kind}" data-id="${esc(edge.id)}" d="${edgePath(route.points, route.curve)}" marker-end="url(#${marker})"/>`;
+    if (edge.kind === 'cut') {
+      const m = midpoint(route.points);
+      out += `<text class="cut-mark" x="${m.x}" y="${m.y + 8}" text-anchor="middle">✂</text>`;
+    }
+  }
+  return out;
+}
+
+function labelsMarkup(view, layout, labels) {
+  let out = '';
+  for (const edge of view.edges) {
+    const label = labels.get(edge.id);
+    const route = layout.edges[edge.id];
+    if (!label || !route) continue;
+    const pos = route.label || { ...midpoint(route.points), width: label.width, height: label.height, centred: true };
+    const x = pos.centred ? pos.x - label.width / 2 : pos.x;
+    const y = pos.centred ? pos.y - label.height / 2 : pos.y;
+    out += `<g class="edge-label" data-edge="${esc(edge.id)}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`
+      + `<rect width="${label.width}" height="${label.height}" rx="${label.height / 2}"/>`
+      + `<text x="${label.width / 2}" y="${label.height / 2 + 6}" text-anchor="middle">${esc(label.text)}</text></g>`;
+  }
+  return out;
+}
+
+function nodesMarkup(view, layout, boxes, index, focusable) {
+  let out = '';
+  for (const node of view.nodes) {
+    const pos = layout.nodes[node.id];
+    const box = boxes.get(node.id);
+    if (!pos || !box) continue;
+    const classes = nodeClasses(node, index);
+    const a11y = focusable ? ` tabindex="0" role="button" aria-label="${esc(accessibleName(node, box))}"` : '';
+    out += `<g class="${classes}" data-id="${esc(node.id)}" transform="translate(${pos.x.toFixed(1)},${pos.y.toFixed(1)})"${a11y}>`;
+    if (node.kind === 'tensor') out += tensorMarkup(node.data, box, box.name);
+    else if (node.kind === 'op') out += opMarkup(node.data, box, box.label);
+    else out += groupMarkup(node.data, box);
+    out += '</g>';
+  }
+  return out;
+}
+
+function nodeClasses(node, index) {
+  const classes = ['node', node.kind];
+  if (node.kind === 'tensor') {
+    classes.push(`role-${node.data.role}`);
+    if (node.data.detached) classes.push('detached');
+  }
+  if (node.kind === 'op' && isAccumulate(node.data)) classes.push('accumulate');
+  if (node.id === index.graph.output) classes.push('is-output');
+  return classes.join(' ');
+}
+
+function accessibleName(node, box) {
+  if (node.kind === 'tensor') return `${box.name}, ${box.meta}`;
+  if (node.kind === 'op') return `${box.label} (${node.data.op})`;
+  return node.data.module;
+}
+
+function installNodeEvents(svg, handlers) {
+  const nodeOf = (target) => target.closest?.('.node');
+  svg.addEventListener('click', (event) => {
+    if (svg.dataset.justPanned) {
+      delete svg.dataset.justPanned;
+      return;
+    }
+    handlers.onSelect(nodeOf(event.target)?.dataset.id ?? null);
+  });
+  svg.addEventListener('keydown', (event) => {
+    const node = nodeOf(event.target);
+    if (node && (event.key === 'Enter' || event.key === ' ')) {
+      event.preventDefault();
+      event.stopPropagation();
+      handlers.onSelect(node.dataset.id);
+    }
+  });
+  let hovered = null;
+  svg.addEventListener('pointerover', (event) => {
+    const id = nodeOf(event.target)?.dataset.id ?? null;
+    if (id !== hovered) handlers.onHover((hovered = id));
+  });
+  svg.addEventListener('pointerleave', () => handlers.onHover((hovered = null)));
+  svg.addEventListener('focusin', (event) => handlers.onHover(nodeOf(event.target)?.dataset.id ?? null));
+}

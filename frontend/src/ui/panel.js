@@ -1,0 +1,155 @@
+// The side panel: the selected tensor (attributes, value, gradient) or op in full.
+import { flatValues, formatNumber, formatShape, shortDtype, toNumber } from '../format.js';
+import { t } from '../i18n.js';
+import { gradOf } from '../timeline.js';
+import { divergingColour } from '../render/nodeContent.js';
+import { tensorName } from '../graph/model.js';
+
+const TABLE_MAX = 12;
+
+/** @param {HTMLElement} body */
+export function createPanel(body) {
+  let last = null;
+  function show(index, id) {
+    last = index && id ? { index, id } : null;
+    if (!last) return body.replaceChildren(paragraph(t('selectHint'), 'muted'));
+    const node = index.nodes.get(id);
+    if (!node) return body.replaceChildren(groupSummary(id));
+    body.replaceChildren(...(node.kind === 'tensor' ? tensorParts(index, node) : opParts(index, node)));
+  }
+  return { show, refresh: () => (last ? show(last.index, last.id) : show(null, null)) };
+}
+
+function tensorParts(index, node) {
+  const producer = node.grad_fn ? index.nodes.get(node.grad_fn) : null;
+  const attrs = [
+    ['shape', formatShape(node.shape)],
+    ['dtype', shortDtype(node.dtype)],
+    ['device', node.device],
+    ['requires_grad', pyBool(node.requires_grad)],
+    ['is_leaf', pyBool(node.is_leaf)],
+    ['grad_fn', producer && !producer.variable ? `<${producer.op}>` : 'None'],
+  ];
+  if (node.module) attrs.push([t('module'), node.module]);
+  const grad = gradOf(index, node.id);
+  return [
+    heading(tensorName(index, node.id), 'h3'),
+    heading(t('attributes'), 'h4'),
+    attributeList(attrs),
+    heading(t('value'), 'h4'),
+    summaryView(node.value),
+    heading(t('gradient'), 'h4'),
+    grad ? summaryView(grad) : paragraph(t('noGrad'), 'muted'),
+  ];
+}
+
+function opParts(index, node) {
+  const parts = [heading(node.label, 'h3'), attributeList([['grad_fn', node.op], ...(node.module ? [[t('module'), node.module]] : [])])];
+  if (node.variable) parts.push(paragraph(`AccumulateGrad → ${tensorName(index, node.variable)}.grad`));
+  if (node.saved?.length) {
+    parts.push(heading(t('saved'), 'h4'));
+    for (const saved of node.saved) {
+      parts.push(paragraph(saved.name, 'saved-name'));
+      parts.push(saved.summary ? summaryView(saved.summary) : paragraph(String(saved.value)));
+    }
+  }
+  const sent = (node.grad_inputs || []).filter(Boolean);
+  if (sent.length) {
+    parts.push(heading(t('gradsSent'), 'h4'));
+    for (const summary of sent) parts.push(summaryView(summary));
+  }
+  return parts;
+}
+
+function groupSummary(id) {
+  return heading(id.replace(/^module:/, ''), 'h3');
+}
+
+function pyBool(v) {
+  return v ? 'True' : 'False';
+}
+
+function heading(text, tag) {
+  const el = document.createElement(tag);
+  el.textContent = text;
+  return el;
+}
+
+function paragraph(text, className) {
+  const p = document.createElement('p');
+  p.textContent = text;
+  if (className) p.className = className;
+  return p;
+}
+
+function attributeList(pairs) {
+  const dl = document.createElement('dl');
+  dl.className = 'attributes';
+  for (const [key, value] of pairs) {
+    const dt = document.createElement('dt');
+    dt.textContent = key;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    dl.append(dt, dd);
+  }
+  return dl;
+}
+
+/** A value in full: a table when small, else statistics and a heatmap. */
+export function summaryView(summary) {
+  const wrap = document.createElement('div');
+  wrap.className = 'summary';
+  if (!summary) return wrap;
+  const data = summary.data;
+  if (data !== null && data !== undefined && summary.shape.length <= 2 && fitsTable(summary.shape)) {
+    wrap.append(valueTable(summary.shape.length === 0 ? [[data]] : summary.shape.length === 1 ? [data] : data));
+    return wrap;
+  }
+  if (summary.stats) {
+    const s = summary.stats;
+    wrap.append(paragraph(t('stats', { min: formatNumber(s.min), max: formatNumber(s.max), mean: formatNumber(s.mean), std: formatNumber(s.std) })));
+  }
+  const head = flatValues(summary).slice(0, 12);
+  if (head.length) wrap.append(paragraph(`${head.map((v) => formatNumber(v, 3)).join(', ')} ${t('moreValues', { count: summary.numel })}`, 'head'));
+  const grid = summary.grid?.data ?? (summary.shape.length === 2 && data ? data : null);
+  if (grid) wrap.append(heatmap(grid));
+  return wrap;
+}
+
+function fitsTable(shape) {
+  return shape.every((n) => n <= TABLE_MAX);
+}
+
+function valueTable(rows) {
+  const table = document.createElement('table');
+  table.className = 'value-table';
+  for (const row of rows) {
+    const tr = document.createElement('tr');
+    for (const v of row) {
+      const td = document.createElement('td');
+      td.textContent = formatNumber(v);
+      tr.append(td);
+    }
+    table.append(tr);
+  }
+  return table;
+}
+
+function heatmap(grid) {
+  const canvas = document.createElement('canvas');
+  const rows = grid.length;
+  const cols = grid[0]?.length || 1;
+  canvas.width = cols;
+  canvas.height = rows;
+  canvas.className = 'heatmap';
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `heatmap ${rows}×${cols}`);
+  const ctx = canvas.getContext('2d');
+  const values = grid.flat().map(toNumber).filter(Number.isFinite);
+  const limit = Math.max(1e-12, ...values.map(Math.abs));
+  grid.forEach((row, r) => row.forEach((v, c) => {
+    ctx.fillStyle = divergingColour(toNumber(v) / limit);
+    ctx.fillRect(c, r, 1, 1);
+  }));
+  return canvas;
+}

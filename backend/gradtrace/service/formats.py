@@ -1,0 +1,34 @@
+"""Export formats: the query value, the content type and the file extension of each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FormatName = Literal["json", "dot", "graphml", "node-link"]
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    name: FormatName
+    media_type: str
+    extension: str
+
+
+FORMATS: dict[str, Format] = {
+    "json": Format("json", "application/json", "json"),
+    "dot": Format("dot", "text/vnd.graphviz; charset=utf-8", "dot"),
+    "graphml": Format("graphml", "application/graphml+xml; charset=utf-8", "graphml"),
+    "node-link": Format("node-link", "application/json", "node-link.json"),
+}
+
+
+def format_for_path(path: str) -> Format:
+    """The format a file name asks for (``out.dot`` → dot); JSON when unknown."""
+    lower = path.lower()
+    if lower.endswith(".node-link.json"):
+        return FORMATS["node-link"]
+    for fmt in FORMATS.values():
+        if lower.endswith("." + fmt.extension):
+            return fmt
+    return FORMATS["json"]

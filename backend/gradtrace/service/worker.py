@@ -1,0 +1,188 @@
+"""The worker process: imports torch once, hardens itself, then runs programs forever.
+
+Started by :class:`gradtrace.service.pool.WorkerPool` from a forkserver that has
+already imported torch, so a replacement worker is ready in a fraction of a second.
+Everything a program produces is serialised here, in the worker, so the parent
+only moves bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import orjson
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.core.limits import Limits
+from gradtrace.service import hardening
+from gradtrace.service.protocol import Job, encode_reply
+
+WARMUP = "x = torch.ones(2, requires_grad=True)\ny = (x * x + 1).sum()\ny.backward()\n"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """What a worker needs to know; plain values so it crosses the process boundary."""
+
+    limits: dict[str, Any]
+    threads: int = 1
+    use_cuda: bool = False
+    harden: bool = True
+
+
+def worker_main(conn: Connection, config: WorkerConfig) -> None:
+    """Entry point of a worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    limits = Limits(**config.limits)
+    devices, cuda_active = _prepare(config)
+    enforced = _harden(limits, config.threads, cuda_active) if config.harden else ["none (turned off)"]
+    gc.freeze()  # start-up objects never need collecting: keeps per-program gc cheap
+    conn.send_bytes(encode_reply({"ready": True, "pid": os.getpid(), "devices": devices,
+                                  "enforced": enforced}))
+    cpu_budget = limits.wall_seconds * config.threads + 1.0
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        if config.harden:
+            hardening.set_cpu_budget(cpu_budget)
+        header, body = run_job(Job.decode(data), limits)
+        _reset_torch(config.threads)
+        conn.send_bytes(encode_reply(header, body))
+
+
+def _prepare(config: WorkerConfig) -> tuple[list[dict[str, Any]], bool]:
+    """Set torch's threads, list devices, create the CUDA context if used, warm up."""
+    import torch
+
+    torch.set_num_threads(config.threads)
+    with contextlib.suppress(RuntimeError):  # already set: keep torch's value
+        torch.set_num_interop_threads(1)
+    devices = describe_devices()
+    cuda_active = config.use_cuda and torch.cuda.is_available()
+    if cuda_active:
+        torch.zeros(1, device="cuda")  # create the CUDA context before any limit is set
+    _warm_up()
+    return devices, cuda_active
+
+
+def _warm_up() -> None:
+    """Run a tiny program so lazy imports and first-call costs are paid before serving."""
+    try:
+        from gradtrace.export import to_json_bytes
+        from gradtrace.pipeline import trace_source
+
+        to_json_bytes(trace_source(WARMUP))
+    except Exception:  # a broken pipeline reports itself on each request
+        pass
+
+
+def _harden(limits: Limits, threads: int, cuda_active: bool) -> list[str]:
+    enforced = [hardening.limit_file_writes()]
+    if cuda_active:
+        enforced.append(_limit_cuda_memory(limits.memory_mb))
+    else:
+        enforced.append(hardening.limit_memory(limits.memory_mb))
+    enforced.append(hardening.limit_processes())
+    enforced.append(f"CPU time: RLIMIT_CPU = {limits.wall_seconds * threads + 1:g} s per program")
+    return enforced
+
+
+def _limit_cuda_memory(budget_mb: int) -> str:
+    """With CUDA, RLIMIT_AS cannot be used (the driver maps device memory into the
+    address space); the GPU share of each worker is capped instead."""
+    import torch
+
+    for index in range(torch.cuda.device_count()):
+        total = torch.cuda.get_device_properties(index).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, budget_mb * hardening.MIB / total), index)
+    return f"memory: GPU memory capped at {budget_mb} MiB per device; host RLIMIT_AS not set (CUDA)"
+
+
+def describe_devices() -> list[dict[str, Any]]:
+    """The CPU and every CUDA device torch sees, with names and memory."""
+    import torch
+
+    devices: list[dict[str, Any]] = [{
+        "id": "cpu", "kind": "cpu", "name": _cpu_name(), "memory_bytes": _ram_bytes(),
+        "cores": os.cpu_count(),
+    }]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            devices.append({
+                "id": f"cuda:{index}", "kind": "cuda", "name": props.name,
+                "memory_bytes": int(props.total_memory), "capability": f"{props.major}.{props.minor}",
+            })
+    return devices
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "CPU"
+
+
+def _ram_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return None
+
+
+def run_job(job: Job, limits: Limits) -> tuple[dict[str, Any], bytes]:
+    """Trace one program and serialise it; every failure becomes an error header."""
+    started = time.perf_counter()
+    try:
+        body = _render(job, limits)
+        header: dict[str, Any] = {"ok": True}
+    except GradtraceError as exc:
+        header, body = {"ok": False, "error": exc.to_dict(job.lang)}, b""
+    except MemoryError:
+        error = GradtraceError("limit", "service_memory", {"megabytes": limits.memory_mb})
+        header, body = {"ok": False, "error": error.to_dict(job.lang), "retire": True}, b""
+    except Exception as exc:  # whatever a user typed must never become a 500
+        error = GradtraceError("runtime", "internal", detail=f"{type(exc).__name__}: {exc}"[:500])
+        header, body = {"ok": False, "error": error.to_dict(job.lang), "retire": True}, b""
+    header["ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return header, body
+
+
+def _render(job: Job, limits: Limits) -> bytes:
+    from gradtrace import export
+    from gradtrace.pipeline import trace_source
+
+    graph = trace_source(job.source, device=job.device, output=job.output, backward=job.backward,
+                         seed=job.seed, limits=limits)
+    if job.format == "dot":
+        return export.to_dot(graph).encode("utf-8")
+    if job.format == "graphml":
+        return export.to_graphml(graph).encode("utf-8")
+    if job.format == "node-link":
+        return orjson.dumps(export.to_node_link(graph), default=str,
+                            option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    return export.to_json_bytes(graph)
+
+
+def _reset_torch(threads: int) -> None:
+    """Global torch state back to defaults, so no program sees what the last one left."""
+    import torch
+
+    torch.set_grad_enabled(True)
+    torch.set_default_dtype(torch.float32)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    gc.collect()

@@ -1,0 +1,189 @@
+"""Hostile programs are refused with the right error type, quickly, before they allocate.
+
+Each case in ``hostile.json`` is ``{"name", "source", "type", "line"?, "limits"?}``:
+
+- ``source`` is the program text, or a list of parts for inputs too large to keep
+  literally: a part is a string or ``[string, count]`` (the string repeated).
+- ``type`` is the expected ``GradtraceError.type``, or a list of acceptable types
+  where refusing an API outright (``not_allowed``) is as right as bounding it (``limit``).
+- ``line`` (optional) is the line the error must point at.
+- ``limits`` (optional) lowers some limits for that case, to show each one is honoured.
+
+For every case: ``check`` then ``execute`` must raise ``GradtraceError`` (nothing
+else), the refusal must cost under a second of CPU, resident memory must not grow by
+more than ``MAX_GROWTH`` while it runs (sampled in a background thread, and the
+process peak), no file may appear, nothing may reach the real stdout, and the error
+must render a message in both languages.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradtrace.core import DEFAULT_LIMITS, GradtraceError
+
+HERE = Path(__file__).parent
+CASES: list[dict[str, Any]] = json.loads((HERE / "hostile.json").read_text("utf-8"))["cases"]
+TYPES = {"syntax", "not_allowed", "limit", "runtime"}
+MAX_CPU_SECONDS = 1.0
+MAX_WALL_SECONDS = 3.0  # CPU time is the cost; wall time also counts the neighbours on a shared machine
+MAX_GROWTH = 200 * 2**20
+SAFETY_NET = 3 * 2**30  # address space allowed above the current size, so a gap fails instead of OOM-killing
+PAGE = os.sysconf("SC_PAGE_SIZE")
+PAYLOAD_FILES = [
+    Path(p)
+    for p in (
+        "/tmp/gradtrace_hostile.pt",
+        "/tmp/gradtrace_hostile.bin",
+        "/tmp/gradtrace_hostile.npy",
+        "/tmp/gradtrace_hostile.pkl",
+        "/tmp/x",
+    )
+]
+
+
+def build_source(source: str | list[Any]) -> str:
+    if isinstance(source, str):
+        return source
+    return "".join(part if isinstance(part, str) else part[0] * part[1] for part in source)
+
+
+def expected_types(case: dict[str, Any]) -> set[str]:
+    kind = case["type"]
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+def _vm_size() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * PAGE
+
+
+@contextmanager
+def peak_rss() -> Iterator[dict[str, int]]:
+    """The highest resident size seen while the block runs, minus the size before it."""
+    gc.collect()
+    before = _rss()
+    result = {"growth": 0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            result["growth"] = max(result["growth"], _rss() - before)
+            stop.wait(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        sampler.join()
+        result["growth"] = max(result["growth"], _rss() - before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def address_space_net() -> Iterator[None]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    ceiling = _vm_size() + SAFETY_NET
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@pytest.fixture(autouse=True)
+def no_interactive_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the program reached the real breakpoint()")
+
+    monkeypatch.setattr(sys, "breakpointhook", refuse)
+
+
+def test_cases_are_well_formed() -> None:
+    names = [case["name"] for case in CASES]
+    assert len(names) == len(set(names)), "duplicate case names"
+    assert len(CASES) >= 170
+    for case in CASES:
+        assert expected_types(case) <= TYPES, case["name"]
+        assert build_source(case["source"]), case["name"]
+        DEFAULT_LIMITS.with_overrides(**case.get("limits", {}))
+
+
+def test_payloads_of_the_large_cases_are_large() -> None:
+    by_name = {case["name"]: build_source(case["source"]) for case in CASES}
+    assert by_name["nesting_parens_10000"].count("(") == 10000
+    assert len(by_name["size_1mb_program"]) >= 2**20 * 0.99
+    assert by_name["size_100000_lines"].count("\n") == 100000
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> None:
+    from gradtrace.run import execute
+    from gradtrace.sandbox import check
+
+    source = build_source(case["source"])
+    limits = DEFAULT_LIMITS.with_overrides(**case.get("limits", {}))
+    for path in PAYLOAD_FILES:
+        path.unlink(missing_ok=True)
+    maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    error: GradtraceError | None = None
+    escaped: BaseException | None = None
+    result = None
+    with peak_rss() as memory:
+        cpu, wall = time.process_time(), time.perf_counter()
+        try:
+            program = check(source, limits)
+            result = execute(program, device="cpu", seed=0, limits=limits)
+        except GradtraceError as exc:
+            error = exc
+        except (Exception, SystemExit) as exc:  # anything else escaping is the failure under test
+            escaped = exc
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+
+    maxrss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - maxrss_before
+    out, err = capfd.readouterr()
+    written = [str(path) for path in PAYLOAD_FILES if path.exists()]
+    for path in PAYLOAD_FILES:
+        path.unlink(missing_ok=True)
+
+    assert escaped is None, f"{type(escaped).__name__} escaped instead of GradtraceError: {escaped!r}"
+    assert error is not None, (
+        f"ran to completion; variables={sorted(result.variables) if result else None}, "
+        f"printed={result.printed[:200] if result else None!r}"
+    )
+    assert error.type in expected_types(case), f"got {error.type}: {error.to_dict('en')}"
+    if "line" in case:
+        assert error.span is not None, f"no location: {error.to_dict('en')}"
+        assert error.span.line == case["line"], f"line {error.span.line}: {error.to_dict('en')}"
+    assert cpu < MAX_CPU_SECONDS, f"refusal took {cpu:.2f} s of CPU"
+    assert wall < MAX_WALL_SECONDS, f"refusal took {wall:.2f} s"
+    assert memory["growth"] < MAX_GROWTH, f"resident memory grew by {memory['growth'] / 2**20:.0f} MiB"
+    assert maxrss_growth < MAX_GROWTH, f"peak memory grew by {maxrss_growth / 2**20:.0f} MiB"
+    assert not written, f"files written: {written}"
+    assert "pwned" not in out + err, "the program reached a real process or stream"
+    for lang in ("en", "ko"):
+        report = error.to_dict(lang)
+        assert report["type"] == error.type
+        assert isinstance(report["message"], str) and report["message"].strip(), report

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gradtrace import __version__
 from gradtrace.core.errors import GradtraceError
-from gradtrace.service.formats import FORMATS, Format, format_for_path
+from gradtrace.service.formats import FORMATS, Format, format_for_path, render
 from gradtrace.service.settings import Settings, describe_options
 
 EPILOG = "Every serve option can also be set with the GRADTRACE_<NAME> environment variable shown."
@@ -105,20 +105,11 @@ def _export(args: argparse.Namespace) -> int:
 
 def _render(source: str, fmt: Format, args: argparse.Namespace) -> bytes:
     """Trace in this process (your own machine, your own program) and serialise."""
-    import orjson
-
-    from gradtrace import export
     from gradtrace.pipeline import trace_source
 
     graph = trace_source(source, device=args.device, output=args.output_name, backward=args.backward,
                          seed=args.seed)
-    if fmt.name == "dot":
-        return export.to_dot(graph).encode("utf-8")
-    if fmt.name == "graphml":
-        return export.to_graphml(graph).encode("utf-8")
-    if fmt.name == "node-link":
-        return orjson.dumps(export.to_node_link(graph), default=str, option=orjson.OPT_NON_STR_KEYS)
-    return export.to_json_bytes(graph)
+    return render(graph, fmt.name)
 
 
 def _describe(exc: GradtraceError, lang: str) -> str:

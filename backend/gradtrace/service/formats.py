@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 FormatName = Literal["json", "dot", "graphml", "node-link"]
 
@@ -32,3 +32,19 @@ def format_for_path(path: str) -> Format:
         if lower.endswith("." + fmt.extension):
             return fmt
     return FORMATS["json"]
+
+
+def render(graph: dict[str, Any], fmt: str) -> bytes:
+    """Serialise a graph dict in one of the formats (the worker and the CLI both use this)."""
+    import orjson
+
+    from gradtrace import export
+
+    if fmt == "dot":
+        return export.to_dot(graph).encode("utf-8")
+    if fmt == "graphml":
+        return export.to_graphml(graph).encode("utf-8")
+    if fmt == "node-link":
+        return orjson.dumps(export.to_node_link(graph), default=str,
+                            option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    return export.to_json_bytes(graph)

@@ -126,7 +126,8 @@ class WorkerPool:
 
     async def run(self, job: Job) -> Outcome:
         """Run one job on the next free worker; raises :class:`Overloaded` when full."""
-        if self._queue.qsize() >= self.settings.queue:
+        idle = sum(1 for slot in self._slots if slot.state == "ready")
+        if self._queue.qsize() >= self.settings.queue + idle:
             raise Overloaded(self._retry_after())
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(job, future))

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-import orjson
-
 from gradtrace.core.errors import GradtraceError
 from gradtrace.core.limits import Limits
 from gradtrace.service import hardening
+from gradtrace.service.formats import render
 from gradtrace.service.protocol import Job, encode_reply
 
 WARMUP = "x = torch.ones(2, requires_grad=True)\ny = (x * x + 1).sum()\ny.backward()\n"
@@ -77,10 +76,9 @@ def _prepare(config: WorkerConfig) -> tuple[list[dict[str, Any]], bool]:
 def _warm_up() -> None:
     """Run a tiny program so lazy imports and first-call costs are paid before serving."""
     try:
-        from gradtrace.export import to_json_bytes
         from gradtrace.pipeline import trace_source
 
-        to_json_bytes(trace_source(WARMUP))
+        render(trace_source(WARMUP), "json")
     except Exception:  # a broken pipeline reports itself on each request
         pass
 
@@ -162,19 +160,11 @@ def run_job(job: Job, limits: Limits) -> tuple[dict[str, Any], bytes]:
 
 
 def _render(job: Job, limits: Limits) -> bytes:
-    from gradtrace import export
     from gradtrace.pipeline import trace_source
 
     graph = trace_source(job.source, device=job.device, output=job.output, backward=job.backward,
                          seed=job.seed, limits=limits)
-    if job.format == "dot":
-        return export.to_dot(graph).encode("utf-8")
-    if job.format == "graphml":
-        return export.to_graphml(graph).encode("utf-8")
-    if job.format == "node-link":
-        return orjson.dumps(export.to_node_link(graph), default=str,
-                            option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
-    return export.to_json_bytes(graph)
+    return render(graph, job.format)
 
 
 def _reset_torch(threads: int) -> None:

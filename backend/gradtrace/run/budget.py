@@ -1,0 +1,106 @@
+"""The resource budget of one run: steps, loop iterations, elements, flops, output, time.
+
+Everything is counted *before* the work it stands for, so a hostile program
+stops at the limit instead of after allocating past it.
+"""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.core.limits import Limits
+
+
+def limit_error(what: str, size: int | float, limit: int | float) -> GradtraceError:
+    return GradtraceError("limit", what, {"size": size, "limit": limit})
+
+
+@dataclass
+class Budget:
+    limits: Limits
+    steps: int = 0
+    loops: int = 0
+    elements: int = 0
+    flops: int = 0
+    printed_chars: int = 0
+    deadline: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.limits.wall_seconds
+
+    def step(self, count: int = 1) -> None:
+        self.steps += count
+        if self.steps > self.limits.steps:
+            raise limit_error("too_many_steps", self.steps, self.limits.steps)
+        if self.steps & 0x3FF == 0:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise limit_error("too_slow", self.limits.wall_seconds, self.limits.wall_seconds)
+
+    def loop(self) -> None:
+        self.loops += 1
+        if self.loops > self.limits.loop_iterations:
+            raise limit_error("too_many_iterations", self.loops, self.limits.loop_iterations)
+        self.step()
+
+    def tensor(self, numel: int) -> None:
+        """A tensor of ``numel`` elements is about to be created."""
+        if numel > self.limits.tensor_elements:
+            raise limit_error("tensor_too_large", numel, self.limits.tensor_elements)
+        if self.elements + numel > self.limits.total_elements:
+            raise limit_error("memory_budget", self.elements + numel, self.limits.total_elements)
+
+    def created(self, numel: int) -> None:
+        """Count a tensor that exists now (checked before, counted after)."""
+        self.tensor(numel)
+        self.elements += numel
+
+    def work(self, flops: int) -> None:
+        if self.flops + flops > self.limits.flops:
+            raise limit_error("too_much_work", self.flops + flops, self.limits.flops)
+        self.flops += flops
+
+    def print(self, chars: int) -> None:
+        self.printed_chars += chars
+        if self.printed_chars > self.limits.print_chars:
+            raise limit_error("print_too_long", self.printed_chars, self.limits.print_chars)
+
+
+@dataclass
+class RunState:
+    """What curated functions need from the run they are part of."""
+
+    budget: Budget
+    device: str
+    printed: list[str] = field(default_factory=list)
+    observer: Any = None
+    backward_calls: int = 0
+    np_rng: Any = None
+
+
+_STATE: ContextVar[RunState | None] = ContextVar("gradtrace_run_state", default=None)
+
+
+def state() -> RunState:
+    current = _STATE.get()
+    if current is None:  # a facade used outside ``execute``
+        raise GradtraceError("runtime", "internal")
+    return current
+
+
+def budget() -> Budget:
+    return state().budget
+
+
+def enter(run: RunState) -> Any:
+    return _STATE.set(run)
+
+
+def leave(token: Any) -> None:
+    _STATE.reset(token)

@@ -1,0 +1,137 @@
+"""Calling something: the capability check, by identity, at the moment of the call.
+
+Aliases (``f = torch.exp``), containers (``[torch.exp][0]``) and attribute
+chains all end here, so a name check elsewhere can never be bypassed: the
+object being called must be a registered ``Func``, a ``Method`` the policy
+made, or an instance of an allowed ``nn`` module class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.run import budget
+from gradtrace.run.devices import check_device
+from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
+from gradtrace.run.guards import check_conv
+from gradtrace.run.methods import METHODS
+from gradtrace.run.shapes import check_shape, count_result, numel
+from gradtrace.run.values import Facade, Func, Method, is_registered
+
+SHARED_KWARGS: frozenset[str] = frozenset(
+    """dtype device requires_grad dim keepdim p alpha min max size low high steps start end step unbiased
+    correction retain_graph gradient input other exponent lr momentum weight_decay betas eps dampening
+    nesterov amsgrad maximize in_features out_features bias in_channels out_channels kernel_size stride
+    padding reduction data descending sorted k largest beta threshold inplace negative_slope mask value
+    fill_value weight target dim0 dim1 start_dim end_dim num_classes label_smoothing decimals ord axis
+    shape sizes approximate training ignore_index pos_weight atol rtol equal_nan set_to_none""".split()
+)
+
+
+def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if isinstance(callee, Method):
+        result = _call_method(callee, args, kwargs)
+    elif is_registered(callee):
+        assert isinstance(callee, Func)
+        result = _call_func(callee, args, kwargs)
+    elif type(callee) in MODULE_TYPES:
+        assert isinstance(callee, nn.Module)
+        result = call_module(callee, args, kwargs)
+    else:
+        raise GradtraceError("not_allowed", "call_not_allowed", {"what": _describe(callee)})
+    count_result(result)
+    return result
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, Facade):
+        return f"the module `{value.name}`"
+    return f"a value of type `{type(value).__name__}`"
+
+
+def _call_func(func: Func, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    allowed = SHARED_KWARGS if func.kwargs is None else func.kwargs
+    kwargs = check_kwargs(func.name, kwargs, allowed)
+    if func.accepts != "any":
+        check_values(func.name, args, kwargs, modules=func.accepts == "modules")
+    if func.guard is not None:
+        func.guard(args, kwargs)
+    result = func.impl(*args, **kwargs)
+    if isinstance(result, nn.Module):
+        _count_parameters(result)
+    return result
+
+
+def _call_method(method: Method, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    handler = METHODS[method.owner].get(method.name)
+    if handler is None:  # cannot happen: the policy made this Method from the same table
+        raise GradtraceError("not_allowed", "call_not_allowed", {"what": method.name})
+    kwargs = check_kwargs(method.name, kwargs, SHARED_KWARGS)
+    check_values(method.name, args, kwargs, modules=False)
+    if method.owner == "module" and method.name == "forward":
+        return call_module(method.target, args, kwargs)
+    return handler(method.target, args, kwargs)
+
+
+def check_kwargs(func: str, kwargs: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    for name in kwargs:
+        if name not in allowed:
+            raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": name, "func": func})
+    if "device" in kwargs and kwargs["device"] is not None:
+        kwargs = {**kwargs, "device": check_device(kwargs["device"])}
+    dtype = kwargs.get("dtype")
+    if dtype is not None and not isinstance(dtype, torch.dtype) and dtype not in NUMPY_DTYPES:
+        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "dtype must be a torch dtype"})
+    if "requires_grad" in kwargs and not isinstance(kwargs["requires_grad"], bool):
+        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "requires_grad must be True or False"})
+    return kwargs
+
+
+def check_values(func: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, modules: bool) -> None:
+    """No callables (or facades) into torch: a callback is code torch would run for the user."""
+    for value in (*args, *kwargs.values()):
+        items = value if isinstance(value, list | tuple) and len(value) <= 10_000 else (value,)
+        for item in (value, *items) if items is not value else items:
+            if isinstance(item, Func | Method | Facade) or (isinstance(item, nn.Module) and not modules):
+                raise GradtraceError("not_allowed", "value_not_allowed", {"what": repr(item)[:60], "func": func})
+
+
+def _count_parameters(module: nn.Module) -> None:
+    for parameter in module.parameters():
+        budget.budget().created(parameter.numel())
+
+
+def call_module(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if kwargs:
+        raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "a module call"})
+    check_values(type(module).__name__, args, {}, modules=False)
+    if args and isinstance(args[0], torch.Tensor):
+        simulate(module, tuple(args[0].shape))
+    return module(*args)
+
+
+def simulate(module: nn.Module, shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    """Follow the input's shape through the layers, charging each one before it runs."""
+    if shape is None:
+        return None
+    if isinstance(module, nn.Sequential):
+        for child in module:
+            shape = simulate(child, shape)
+        return shape
+    if isinstance(module, nn.Linear):
+        if not shape or shape[-1] != module.in_features:
+            return None  # torch raises its own (explained) shape error
+        out = (*shape[:-1], module.out_features)
+        check_shape(out)
+        budget.budget().work(2 * numel(out) * module.in_features)
+        return out
+    if isinstance(module, nn.Conv2d):
+        check_conv(shape, tuple(module.weight.shape), module.stride, module.padding)
+        return None
+    if isinstance(module, nn.Flatten | nn.MaxPool2d):
+        return None
+    return shape

@@ -1,0 +1,115 @@
+"""``execute``: run a checked program and hand back its variables, output and spans.
+
+This is the boundary: whatever happens inside (torch errors, Python errors,
+RecursionError, MemoryError) leaves as one ``GradtraceError``, and global
+torch state (RNG, grad mode) is as it was before.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from gradtrace.core.errors import GradtraceError, Span
+from gradtrace.core.limits import DEFAULT_LIMITS, Limits
+from gradtrace.run import budget
+from gradtrace.run import messages as _messages  # noqa: F401  (registers the catalog)
+from gradtrace.run.devices import resolve_device, rng_devices
+from gradtrace.run.explain import explain
+from gradtrace.run.facades import FACADES
+from gradtrace.run.interpreter import Interpreter
+from gradtrace.sandbox import Program
+
+
+class RunObserver(Protocol):
+    """What the tracer implements to watch a run (see docs/architecture.md)."""
+
+    def assigned(self, name: str, value: object, span: Span) -> None: ...
+
+    def backward(
+        self, tensor: torch.Tensor, gradient: torch.Tensor | None, retain_graph: bool | None, span: Span | None
+    ) -> None: ...
+
+
+@dataclass
+class RunResult:
+    variables: dict[str, object]
+    printed: str
+    output_name: str | None
+    spans: dict[str, Span] = field(default_factory=dict)
+    device: str = "cpu"
+    backward_calls: int = 0
+
+
+def execute(
+    program: Program,
+    *,
+    device: str = "cpu",
+    seed: int | None = 0,
+    limits: Limits = DEFAULT_LIMITS,
+    output: str | None = None,
+    observer: RunObserver | None = None,
+) -> RunResult:
+    """Interpret ``program``; every failure is a ``GradtraceError`` with a span where known."""
+    try:
+        return _execute(program, device, seed, limits, output, observer)
+    except GradtraceError as error:
+        raise _clean(error) from None
+    except BaseException as exc:  # noqa: BLE001 - the boundary: nothing else may escape
+        raise _clean(explain(exc)) from None
+
+
+def _clean(error: GradtraceError) -> GradtraceError:
+    """No live frames or chained exceptions leave the sandbox."""
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__cause__ = None
+    return error
+
+
+def _execute(
+    program: Program,
+    device: str,
+    seed: int | None,
+    limits: Limits,
+    output: str | None,
+    observer: RunObserver | None,
+) -> RunResult:
+    resolved = resolve_device(device)
+    run = budget.RunState(budget.Budget(limits), resolved, observer=observer, np_rng=np.random.default_rng(seed))
+    presets: dict[str, object] = {**FACADES, "device": torch.device(resolved)}
+    interpreter = Interpreter(program, run, presets)
+    grad_enabled = torch.is_grad_enabled()
+    token = budget.enter(run)
+    try:
+        with torch.random.fork_rng(devices=rng_devices(resolved)), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if seed is not None:
+                torch.manual_seed(seed)
+            interpreter.run_program()
+    finally:
+        torch.set_grad_enabled(grad_enabled)
+        budget.leave(token)
+    variables = interpreter.variables()
+    return RunResult(
+        variables=variables,
+        printed="".join(run.printed),
+        output_name=_output_name(output, variables, interpreter),
+        spans={name: interpreter.spans[name] for name in variables if name in interpreter.spans},
+        device=resolved,
+        backward_calls=run.backward_calls,
+    )
+
+
+def _output_name(output: str | None, variables: dict[str, object], interpreter: Interpreter) -> str | None:
+    if output is None:
+        return interpreter.default_output()
+    if output not in variables:
+        raise GradtraceError("runtime", "output_not_found", {"name": output})
+    if not isinstance(variables[output], torch.Tensor):
+        raise GradtraceError("runtime", "output_not_tensor", {"name": output})
+    return output

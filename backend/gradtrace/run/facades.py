@@ -1,0 +1,186 @@
+"""The curated ``torch``, ``nn``, ``F``, ``optim``, ``np`` and ``math`` a program sees.
+
+Each facade maps a name to a ``Func`` (with its size guard) or to a plain
+value (a dtype, a constant). Anything not listed here does not exist for the
+program, whatever the real module has.
+"""
+
+from __future__ import annotations
+
+import math as _math
+from typing import Any
+
+import numpy
+import torch
+from torch import nn as _nn
+from torch import optim as _optim
+from torch.nn import functional as _F
+
+from gradtrace.run import budget, guards
+from gradtrace.run.devices import check_device
+from gradtrace.run.values import Facade, Func, Guard
+
+# Guards by torch function name; names not listed produce at most their inputs' size.
+_TORCH_GUARDS: dict[str, Guard] = {
+    "tensor": guards.data, "as_tensor": guards.data,
+    "zeros": guards.sized, "ones": guards.sized, "rand": guards.sized, "randn": guards.sized,
+    "full": guards.sized_first, "randint": guards.sized_randint, "randperm": guards.sized_count,
+    "eye": guards.sized_count, "arange": guards.arange, "linspace": guards.linspace,
+    "matmul": guards.matmul, "mm": guards.matmul, "bmm": guards.matmul, "mv": guards.matmul,
+    "dot": guards.matmul, "outer": guards.outer, "cat": guards.joined, "concat": guards.joined,
+    "stack": guards.joined,
+    **{name: guards.broadcasting for name in (
+        "add", "sub", "mul", "div", "pow", "maximum", "minimum", "where", "dist", "eq", "ne", "gt",
+        "ge", "lt", "le", "allclose", "isclose", "equal", "atan2", "fmod", "remainder",
+    )},
+}  # fmt: skip
+
+_TORCH_PLAIN = (
+    "from_numpy zeros_like ones_like rand_like randn_like full_like "
+    "exp log log2 log10 sin cos tan tanh sigmoid relu sqrt rsqrt abs neg square sign floor ceil round "
+    "sum mean std var max min argmax argmin prod cumsum clamp clip softmax log_softmax norm "
+    "chunk split reshape transpose t permute squeeze unsqueeze flatten unbind numel is_tensor "
+    "is_floating_point detach clone topk sort argsort all any count_nonzero"
+).split()
+
+_DTYPES = (
+    "float32 float float64 double float16 half bfloat16 int8 int16 int32 int int64 long uint8 bool"
+).split()
+
+
+def _torch_funcs() -> dict[str, object]:
+    names = [*_TORCH_GUARDS, *_TORCH_PLAIN]
+    members: dict[str, object] = {n: Func(f"torch.{n}", getattr(torch, n), _TORCH_GUARDS.get(n)) for n in names}
+    members.update({n: getattr(torch, n) for n in _DTYPES})
+    members.update({"pi": _math.pi, "e": _math.e, "inf": _math.inf, "nan": _math.nan})
+    members["manual_seed"] = Func("torch.manual_seed", _manual_seed)
+    members["no_grad"] = Func("torch.no_grad", torch.no_grad, kwargs=frozenset())
+    members["enable_grad"] = Func("torch.enable_grad", torch.enable_grad, kwargs=frozenset())
+    members["inference_mode"] = Func("torch.inference_mode", torch.inference_mode, kwargs=frozenset())
+    members["device"] = Func("torch.device", _device, kwargs=frozenset())
+    return members
+
+
+def _manual_seed(seed: int) -> None:
+    """Seeds the run's forked RNG; returns None (a live ``Generator`` is not handed out)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise TypeError("manual_seed expects an integer between 0 and 2**63 - 1")
+    torch.manual_seed(seed)
+
+
+def _device(kind: Any, index: int | None = None) -> torch.device:
+    if index is not None:
+        if isinstance(index, bool) or not isinstance(index, int) or not isinstance(kind, str):
+            raise TypeError("torch.device(type, index) expects a string and an integer")
+        kind = f"{kind}:{index}"
+    if isinstance(kind, str) and kind.split(":")[0] == "cuda":
+        device = torch.device(kind)  # naming cuda is fine without a GPU; using it is not
+        if device.type == "cuda":
+            return device
+    return check_device(kind)
+
+
+def _cuda_facade() -> Facade:
+    def current_device() -> int:
+        check_device("cuda")
+        return int(torch.cuda.current_device())
+
+    def get_device_name(index: int = 0) -> str:
+        check_device(f"cuda:{index}" if isinstance(index, int) else "cuda")
+        return str(torch.cuda.get_device_name(index))
+
+    return Facade(
+        "torch.cuda",
+        {
+            "is_available": Func("torch.cuda.is_available", torch.cuda.is_available, kwargs=frozenset()),
+            "device_count": Func("torch.cuda.device_count", torch.cuda.device_count, kwargs=frozenset()),
+            "current_device": Func("torch.cuda.current_device", current_device, kwargs=frozenset()),
+            "get_device_name": Func("torch.cuda.get_device_name", get_device_name, kwargs=frozenset()),
+        },
+    )
+
+
+# nn: module classes (constructors with weight-size guards) and parameters.
+MODULE_TYPES: tuple[type[_nn.Module], ...] = (
+    _nn.Linear, _nn.Sequential, _nn.ReLU, _nn.Sigmoid, _nn.Tanh, _nn.Softmax, _nn.LogSoftmax,
+    _nn.LeakyReLU, _nn.GELU, _nn.Identity, _nn.Flatten, _nn.Dropout, _nn.Conv2d, _nn.MaxPool2d,
+    _nn.MSELoss, _nn.L1Loss, _nn.BCELoss, _nn.BCEWithLogitsLoss, _nn.CrossEntropyLoss, _nn.NLLLoss,
+)  # fmt: skip
+_MODULE_GUARDS: dict[type[_nn.Module], Guard] = {
+    _nn.Linear: guards.layer(guards.linear_weight),
+    _nn.Conv2d: guards.layer(guards.conv_weight),
+}
+
+
+def _nn_facade(functional: Facade) -> Facade:
+    members: dict[str, object] = {
+        cls.__name__: Func(f"nn.{cls.__name__}", cls, _MODULE_GUARDS.get(cls)) for cls in MODULE_TYPES
+    }
+    members["Sequential"] = Func("nn.Sequential", _nn.Sequential, guards.sequential, accepts="modules")
+    members["Parameter"] = Func("nn.Parameter", _nn.Parameter)
+    members["functional"] = functional
+    return Facade("torch.nn", members)
+
+
+_F_GUARDS: dict[str, Guard | None] = {
+    "relu": None, "sigmoid": None, "tanh": None, "softmax": None, "log_softmax": None, "gelu": None,
+    "leaky_relu": None, "dropout": None, "normalize": None, "mse_loss": guards.broadcasting,
+    "l1_loss": guards.broadcasting, "binary_cross_entropy": guards.broadcasting,
+    "binary_cross_entropy_with_logits": guards.broadcasting, "cross_entropy": None, "nll_loss": None,
+    "linear": guards.linear, "conv2d": guards.conv2d, "one_hot": guards.one_hot, "max_pool2d": None,
+}  # fmt: skip
+
+
+def _functional_facade() -> Facade:
+    return Facade("torch.nn.functional", {n: Func(f"F.{n}", getattr(_F, n), g) for n, g in _F_GUARDS.items()})
+
+
+OPTIMIZER_TYPES: tuple[type[_optim.Optimizer], ...] = (_optim.SGD, _optim.Adam)
+
+
+def _optim_facade() -> Facade:
+    return Facade("torch.optim", {cls.__name__: Func(f"optim.{cls.__name__}", cls) for cls in OPTIMIZER_TYPES})
+
+
+# numpy: a tiny subset, with a per-run random generator (no global numpy state).
+NUMPY_DTYPES: tuple[type[Any], ...] = (numpy.float32, numpy.float64, numpy.int32, numpy.int64, numpy.bool_)
+
+
+def _np_random(name: str) -> Func:
+    def sample(*shape: int) -> numpy.ndarray:
+        rng = budget.state().np_rng
+        return rng.standard_normal(shape) if name == "randn" else rng.random(shape)
+
+    return Func(f"np.random.{name}", sample, guards.numpy_random, kwargs=frozenset())
+
+
+def _np_facade() -> Facade:
+    members: dict[str, object] = {
+        "array": Func("np.array", numpy.array, guards.data),
+        "zeros": Func("np.zeros", numpy.zeros, guards.numpy_sized),
+        "ones": Func("np.ones", numpy.ones, guards.numpy_sized),
+        "arange": Func("np.arange", numpy.arange, guards.arange),
+        "random": Facade("numpy.random", {"randn": _np_random("randn"), "rand": _np_random("rand")}),
+        "pi": _math.pi,
+        "e": _math.e,
+    }
+    members.update({t.__name__: t for t in NUMPY_DTYPES})
+    members["bool"] = numpy.bool_
+    return Facade("numpy", members)
+
+
+def _math_facade() -> Facade:
+    members: dict[str, object] = {n: getattr(_math, n) for n in ("pi", "e", "tau", "inf", "nan")}
+    for name in ("sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "tanh", "floor", "ceil", "fabs"):
+        members[name] = Func(f"math.{name}", getattr(_math, name), kwargs=frozenset())
+    return Facade("math", members)
+
+
+F = _functional_facade()
+NN = _nn_facade(F)
+OPTIM = _optim_facade()
+NP = _np_facade()
+MATH = _math_facade()
+TORCH = Facade("torch", {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM})
+
+FACADES: dict[str, Facade] = {"torch": TORCH, "nn": NN, "F": F, "optim": OPTIM, "np": NP, "math": MATH}

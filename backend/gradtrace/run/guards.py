@@ -1,0 +1,185 @@
+"""Guards: the pre-allocation checks attached to curated functions, by kind of call.
+
+A guard receives the call's ``(args, kwargs)`` and raises a ``limit`` error
+before torch would allocate or compute past the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from gradtrace.core.errors import GradtraceError
+
+from gradtrace.run import budget
+from gradtrace.run.shapes import (
+    arange_length,
+    check_broadcast,
+    check_matmul,
+    check_outer,
+    check_shape,
+    count_leaves,
+    numel,
+    shape_of,
+    size_args,
+)
+from gradtrace.run.values import Guard
+
+Args = tuple[Any, ...]
+Kwargs = dict[str, Any]
+
+
+def sized(args: Args, kwargs: Kwargs) -> None:
+    """``zeros(2, 3)``, ``rand((2, 3))``, ``ones(size=...)``."""
+    check_shape(size_args(args, kwargs))
+
+
+def sized_first(args: Args, kwargs: Kwargs) -> None:
+    """``full((2, 3), 7.0)``: the size is the first argument only."""
+    check_shape(size_args(args[:1], kwargs))
+
+
+def sized_randint(args: Args, kwargs: Kwargs) -> None:
+    size = kwargs.get("size", args[-1] if args else ())
+    check_shape(size_args((size,), {}))
+
+
+def sized_count(args: Args, kwargs: Kwargs) -> None:
+    """``randperm(n)``, ``eye(n, m)``."""
+    sizes = [a for a in args[:2] if isinstance(a, int)]
+    check_shape((sizes[0], sizes[-1]) if len(sizes) == 2 else sizes)
+
+
+def data(args: Args, kwargs: Kwargs) -> None:
+    """``torch.tensor(nested lists)``: count the leaves first."""
+    value = args[0] if args else kwargs.get("data")
+    budget.budget().tensor(count_leaves(value))
+
+
+def arange(args: Args, kwargs: Kwargs) -> None:
+    check_shape((arange_length(args, kwargs),))
+
+
+def linspace(args: Args, kwargs: Kwargs) -> None:
+    steps = kwargs.get("steps", args[2] if len(args) > 2 else 0)
+    if isinstance(steps, int):
+        check_shape((steps,))
+
+
+def broadcasting(args: Args, kwargs: Kwargs) -> None:
+    values = [*args[:3], *(kwargs[k] for k in ("other", "input", "exponent") if k in kwargs)]
+    check_broadcast(*values)
+
+
+def matmul(args: Args, kwargs: Kwargs) -> None:
+    if len(args) >= 2:
+        check_matmul(args[0], args[1])
+
+
+def outer(args: Args, kwargs: Kwargs) -> None:
+    if len(args) >= 2:
+        check_outer(args[0], args[1])
+
+
+def joined(args: Args, kwargs: Kwargs) -> None:
+    """``cat``/``stack``: the result holds every input's elements."""
+    tensors = args[0] if args else kwargs.get("tensors", ())
+    if isinstance(tensors, Sequence):
+        check_shape((sum(numel(shape_of(t) or ()) for t in tensors),))
+
+
+def linear(args: Args, kwargs: Kwargs) -> None:
+    """``F.linear(x, w, b)``: like ``x @ w.T``."""
+    if len(args) >= 2 and isinstance(args[1], torch.Tensor):
+        check_matmul(args[0], args[1].T)
+
+
+def conv2d(args: Args, kwargs: Kwargs) -> None:
+    if len(args) >= 2:
+        check_conv(shape_of(args[0]), shape_of(args[1]), kwargs.get("stride", args[3] if len(args) > 3 else 1),
+                   kwargs.get("padding", args[4] if len(args) > 4 else 0))  # fmt: skip
+
+
+def check_conv(sx: tuple[int, ...] | None, sw: tuple[int, ...] | None, stride: Any, padding: Any) -> None:
+    """Output size and arithmetic of a 2-d convolution, from the shapes alone."""
+    if sx is None or sw is None or len(sx) not in (3, 4) or len(sw) != 4:
+        return
+    out_c, in_c, kh, kw = sw
+    batch = sx[0] if len(sx) == 4 else 1
+    height, width = sx[-2], sx[-1]
+    sh, sv = _pair(stride)
+    ph, pw = _pair(padding) if not isinstance(padding, str) else (kh // 2, kw // 2)
+    out_h = max((height + 2 * ph - kh) // max(sh, 1) + 1, 0)
+    out_w = max((width + 2 * pw - kw) // max(sv, 1) + 1, 0)
+    out = (batch, out_c, out_h, out_w)
+    check_shape(out)
+    budget.budget().work(2 * numel(out) * in_c * kh * kw)
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    return 1, 1
+
+
+def one_hot(args: Args, kwargs: Kwargs) -> None:
+    classes = kwargs.get("num_classes", args[1] if len(args) > 1 else -1)
+    shape = shape_of(args[0]) if args else None
+    if shape is not None and isinstance(classes, int) and classes > 0:
+        check_shape((*shape, classes))
+
+
+def layer(shape_of_weight: Any) -> Guard:
+    """A guard for module constructors: the parameters they allocate."""
+
+    def guard(args: Args, kwargs: Kwargs) -> None:
+        check_shape(shape_of_weight(args, kwargs))
+
+    return guard
+
+
+def linear_weight(args: Args, kwargs: Kwargs) -> tuple[int, ...]:
+    sizes = [*args[:2], *(kwargs[k] for k in ("in_features", "out_features") if k in kwargs)]
+    return tuple(int(s) for s in sizes[:2] if isinstance(s, int))
+
+
+def conv_weight(args: Args, kwargs: Kwargs) -> tuple[int, ...]:
+    names = ("in_channels", "out_channels", "kernel_size")
+    values = [*args[:3], *(kwargs[k] for k in names if k in kwargs)][:3]
+    if len(values) < 3 or not isinstance(values[0], int) or not isinstance(values[1], int):
+        return ()
+    kh, kw = _pair(values[2])
+    return (values[0], values[1], kh, kw)
+
+
+def numpy_sized(args: Args, kwargs: Kwargs) -> None:
+    """``np.zeros((2, 3))`` / ``np.zeros(3)``."""
+    shape = kwargs.get("shape", args[0] if args else ())
+    check_shape(size_args((shape,), {}))
+
+
+def numpy_random(args: Args, kwargs: Kwargs) -> None:
+    """``np.random.randn(3, 4)``."""
+    check_shape(size_args(args, {}))
+
+
+MAX_SEQUENTIAL_DEPTH = 8
+
+
+def sequential(args: Args, kwargs: Kwargs) -> None:
+    """``nn.Sequential(...)`` of modules only, nested a few levels at most (torch recurses on it)."""
+    if kwargs:
+        raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "nn.Sequential"})
+    stack = [(module, 1) for module in args]
+    while stack:
+        module, depth = stack.pop()
+        if not isinstance(module, torch.nn.Module):
+            raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "nn.Sequential takes modules"})
+        if depth > MAX_SEQUENTIAL_DEPTH:
+            raise GradtraceError("limit", "too_deep", {"limit": MAX_SEQUENTIAL_DEPTH})
+        budget.budget().step()
+        stack.extend((child, depth + 1) for child in module.children())

@@ -1,0 +1,397 @@
+"""The tree-walking interpreter: one method per allowed statement and expression.
+
+Every expression charges one step; op-like expressions (calls, operators,
+subscripts, attributes) set ``current_span`` while they run, so the tracer
+can tie each torch op to its text. Python recursion here is bounded by the
+nesting depth that ``check`` already enforced.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from gradtrace.core.errors import GradtraceError, Span
+from gradtrace.run import budget, operators
+from gradtrace.run.builtins import BUILTINS, sized
+from gradtrace.run.calls import call
+from gradtrace.run.explain import explain
+from gradtrace.run.facades import FACADES
+from gradtrace.run.indexing import get_item, set_item
+from gradtrace.run.policy import get_attribute, set_attribute
+from gradtrace.run.spans import current_span
+from gradtrace.sandbox import Program, check_sequence
+from gradtrace.sandbox.rules import IMPORTABLE
+
+_CONTEXTS = (torch.no_grad, torch.enable_grad, torch.inference_mode)
+_ITERABLE = (list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential)
+# Expressions that may run torch ops: they publish their span while evaluated.
+_OP_NODES = (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Compare, ast.BoolOp, ast.Attribute)
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class Interpreter:
+    def __init__(self, program: Program, run: budget.RunState, presets: dict[str, object]):
+        self.program = program
+        self.run = run
+        self.budget = run.budget
+        self.names: dict[str, object] = dict(presets)
+        self.user_names: dict[str, int] = {}  # name -> order of its last binding
+        self.spans: dict[str, Span] = {}
+        self.scopes: list[dict[str, object]] = []  # list-comprehension variables
+        self._counter = 0
+        self._stmt: dict[type[ast.AST], Callable[[Any], None]] = {
+            ast.Expr: self._expr_stmt, ast.Assign: self._assign, ast.AnnAssign: self._ann_assign,
+            ast.AugAssign: self._aug_assign, ast.If: self._if, ast.For: self._for, ast.With: self._with,
+            ast.Import: self._import, ast.ImportFrom: self._import_from, ast.Pass: self._pass,
+            ast.Break: self._break, ast.Continue: self._continue,
+        }  # fmt: skip
+        self._expr: dict[type[ast.AST], Callable[[Any], Any]] = {
+            ast.Constant: self._constant, ast.Name: self._name, ast.List: self._list, ast.Tuple: self._tuple,
+            ast.BinOp: self._binop, ast.UnaryOp: self._unaryop, ast.BoolOp: self._boolop,
+            ast.Compare: self._compare, ast.Call: self._call, ast.Attribute: self._attribute,
+            ast.Subscript: self._subscript, ast.IfExp: self._ifexp, ast.JoinedStr: self._joinedstr,
+            ast.ListComp: self._listcomp,
+        }  # fmt: skip
+
+    # ----- statements -----
+    def run_program(self) -> None:
+        self.block(self.program.tree.body)
+
+    def block(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            self.execute(stmt)
+
+    def execute(self, stmt: ast.stmt) -> None:
+        self.budget.step()
+        try:
+            self._stmt[type(stmt)](stmt)
+        except (_Break, _Continue):
+            raise
+        except GradtraceError as error:
+            raise error.with_span(self.program.span(stmt)) from None
+        except Exception as exc:
+            raise explain(exc).with_span(self.program.span(stmt)) from None
+
+    def _expr_stmt(self, stmt: ast.Expr) -> None:
+        self.eval(stmt.value)
+
+    def _assign(self, stmt: ast.Assign) -> None:
+        value = self.eval(stmt.value)
+        span = self.program.span(stmt)
+        for target in stmt.targets:
+            self.bind(target, value, span)
+
+    def _ann_assign(self, stmt: ast.AnnAssign) -> None:
+        assert stmt.value is not None  # check refuses annotations without a value
+        self.bind(stmt.target, self.eval(stmt.value), self.program.span(stmt))
+
+    def _aug_assign(self, stmt: ast.AugAssign) -> None:
+        span = self.program.span(stmt)
+        value = self.eval(stmt.value)
+        token = current_span.set(span)
+        try:
+            if isinstance(stmt.target, ast.Name):
+                current = self._lookup(stmt.target.id)
+                self.bind(stmt.target, operators.binary(stmt.op, current, value, inplace=True), span)
+                return
+            assert isinstance(stmt.target, ast.Subscript)
+            container = self.eval(stmt.target.value)
+            index = self.eval_index(stmt.target.slice)
+            current = get_item(container, index)
+            set_item(container, index, operators.binary(stmt.op, current, value, inplace=True))
+        finally:
+            current_span.reset(token)
+
+    def _if(self, stmt: ast.If) -> None:
+        self.block(stmt.body if self.eval(stmt.test) else stmt.orelse)
+
+    def _for(self, stmt: ast.For) -> None:
+        iterable = self.eval(stmt.iter)
+        if not isinstance(iterable, _ITERABLE):
+            raise GradtraceError("runtime", "not_iterable", {"what": type(iterable).__name__})
+        if isinstance(iterable, torch.Tensor) and iterable.dim() == 0:
+            raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
+        span = self.program.header_span(stmt, stmt.iter)
+        for item in iterable:
+            self.budget.loop()
+            self.bind(stmt.target, item, span)
+            try:
+                self.block(stmt.body)
+            except _Break:
+                break
+            except _Continue:
+                continue
+
+    def _with(self, stmt: ast.With) -> None:
+        managers = [self.eval(item.context_expr) for item in stmt.items]
+        for manager in managers:
+            if not isinstance(manager, _CONTEXTS):
+                raise GradtraceError("not_allowed", "with_not_allowed", {})
+        self._with_body(managers, stmt.body)
+
+    def _with_body(self, managers: list[Any], body: list[ast.stmt]) -> None:
+        if not managers:
+            self.block(body)
+            return
+        with managers[0]:
+            self._with_body(managers[1:], body)
+
+    def _import(self, stmt: ast.Import) -> None:
+        for alias in stmt.names:
+            if alias.asname:
+                self._bind_import(alias.asname, FACADES[IMPORTABLE[alias.name]])
+            else:
+                top = alias.name.split(".")[0]
+                self._bind_import(top, FACADES[IMPORTABLE[top]])
+
+    def _import_from(self, stmt: ast.ImportFrom) -> None:
+        module = stmt.module or ""
+        facade = FACADES[IMPORTABLE[module]]
+        for alias in stmt.names:
+            full = f"{module}.{alias.name}"
+            value = FACADES[IMPORTABLE[full]] if full in IMPORTABLE else facade.members.get(alias.name)
+            if value is None:
+                raise GradtraceError("not_allowed", "import_not_allowed", {"module": full})
+            self._bind_import(alias.asname or alias.name, value)
+
+    def _bind_import(self, name: str, value: object) -> None:
+        """Imports rebind the curated facades; they are not the program's variables."""
+        self.names[name] = value
+        self.user_names.pop(name, None)
+
+    def _pass(self, stmt: ast.Pass) -> None:
+        return None
+
+    def _break(self, stmt: ast.Break) -> None:
+        raise _Break
+
+    def _continue(self, stmt: ast.Continue) -> None:
+        raise _Continue
+
+    # ----- binding -----
+    def bind(self, target: ast.expr, value: object, span: Span | None) -> None:
+        if isinstance(target, ast.Name):
+            self._bind_name(target.id, value, span)
+        elif isinstance(target, ast.Tuple | ast.List):
+            items = unpack(value, len(target.elts))
+            for element, item in zip(target.elts, items, strict=True):
+                self.bind(element, item, span)
+        elif isinstance(target, ast.Subscript):
+            container = self.eval(target.value)
+            index = self.eval_index(target.slice)
+            self._with_span(target, lambda: set_item(container, index, value))
+        elif isinstance(target, ast.Attribute):
+            owner = self.eval(target.value)
+            set_attribute(owner, target.attr, value)
+        else:  # check refuses other targets
+            raise GradtraceError("not_allowed", "syntax_not_allowed", {"what": type(target).__name__})
+
+    def _bind_name(self, name: str, value: object, span: Span | None) -> None:
+        if self.scopes:
+            self.scopes[-1][name] = value
+            return
+        self.names[name] = value
+        self._counter += 1
+        self.user_names[name] = self._counter
+        if span is not None:
+            self.spans[name] = span
+        observer = self.run.observer
+        if observer is not None and span is not None:
+            observer.assigned(name, value, span)
+
+    # ----- expressions -----
+    def eval(self, node: ast.expr) -> Any:
+        self.budget.step()
+        handler = self._expr.get(type(node))
+        if handler is None:  # check refuses everything else
+            raise GradtraceError("not_allowed", "syntax_not_allowed", {"what": type(node).__name__})
+        if isinstance(node, _OP_NODES):
+            return self._with_span(node, lambda: handler(node))
+        try:
+            return handler(node)
+        except GradtraceError as error:
+            raise error.with_span(self.program.span(node)) from None
+
+    def _with_span(self, node: ast.AST, thunk: Callable[[], Any]) -> Any:
+        span = self.program.span(node)
+        token = current_span.set(span)
+        try:
+            return thunk()
+        except GradtraceError as error:
+            raise error.with_span(span) from None
+        except Exception as exc:
+            raise explain(exc).with_span(span) from None
+        finally:
+            current_span.reset(token)
+
+    def eval_index(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Slice):
+            parts = (node.lower, node.upper, node.step)
+            return slice(*(None if part is None else self.eval(part) for part in parts))
+        if isinstance(node, ast.Tuple):
+            return tuple(self.eval_index(element) for element in node.elts)
+        return self.eval(node)
+
+    def _constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def _name(self, node: ast.Name) -> Any:
+        return self._lookup(node.id)
+
+    def _lookup(self, name: str) -> Any:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        if name in self.names:
+            return self.names[name]
+        if name in BUILTINS:
+            return BUILTINS[name]
+        raise GradtraceError("runtime", "name_undefined", {"name": name})
+
+    def _elements(self, nodes: list[ast.expr]) -> list[Any]:
+        values: list[Any] = []
+        for node in nodes:
+            if isinstance(node, ast.Starred):
+                value = self.eval(node.value)
+                sized(value, "a starred value")
+                values.extend(value)
+            else:
+                values.append(self.eval(node))
+            check_sequence(len(values), self.budget.limits)
+        return values
+
+    def _list(self, node: ast.List) -> list[Any]:
+        return self._elements(node.elts)
+
+    def _tuple(self, node: ast.Tuple) -> tuple[Any, ...]:
+        return tuple(self._elements(node.elts))
+
+    def _binop(self, node: ast.BinOp) -> Any:
+        left = self.eval(node.left)
+        right = self.eval(node.right)
+        return operators.binary(node.op, left, right)
+
+    def _unaryop(self, node: ast.UnaryOp) -> Any:
+        return operators.unary(node.op, self.eval(node.operand))
+
+    def _boolop(self, node: ast.BoolOp) -> Any:
+        value: Any = None
+        for operand in node.values:
+            value = self.eval(operand)
+            if isinstance(node.op, ast.And) and not value:
+                return value
+            if isinstance(node.op, ast.Or) and value:
+                return value
+        return value
+
+    def _compare(self, node: ast.Compare) -> Any:
+        left = self.eval(node.left)
+        result: Any = True
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.eval(comparator)
+            result = operators.compare(op, left, right)
+            if len(node.ops) > 1 and not result:
+                return result
+            left = right
+        return result
+
+    def _call(self, node: ast.Call) -> Any:
+        func = self.eval(node.func)
+        args = self._elements(node.args)
+        kwargs: dict[str, Any] = {}
+        for keyword in node.keywords:
+            assert keyword.arg is not None  # check refuses **kwargs
+            kwargs[keyword.arg] = self.eval(keyword.value)
+        return call(func, tuple(args), kwargs)
+
+    def _attribute(self, node: ast.Attribute) -> Any:
+        return get_attribute(self.eval(node.value), node.attr)
+
+    def _subscript(self, node: ast.Subscript) -> Any:
+        container = self.eval(node.value)
+        return get_item(container, self.eval_index(node.slice))
+
+    def _ifexp(self, node: ast.IfExp) -> Any:
+        return self.eval(node.body) if self.eval(node.test) else self.eval(node.orelse)
+
+    def _joinedstr(self, node: ast.JoinedStr) -> str:
+        pieces: list[str] = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                pieces.append(str(part.value))
+            elif isinstance(part, ast.FormattedValue):
+                pieces.append(self._formatted(part))
+            check_sequence(sum(len(p) for p in pieces), self.budget.limits)
+        return "".join(pieces)
+
+    def _formatted(self, node: ast.FormattedValue) -> str:
+        value = self.eval(node.value)
+        if node.conversion == ord("r"):
+            value = repr(value)
+        elif node.conversion == ord("a"):
+            value = ascii(value)
+        elif node.conversion == ord("s"):
+            value = str(value)
+        spec = ""
+        if isinstance(node.format_spec, ast.JoinedStr):  # check allows constant specs only
+            spec = "".join(str(p.value) for p in node.format_spec.values if isinstance(p, ast.Constant))
+        if not isinstance(value, str | int | float | bool | torch.Tensor | np.number | np.bool_) and spec:
+            raise GradtraceError("not_allowed", "format_not_allowed", {"spec": spec})
+        return format(value, spec)
+
+    def _listcomp(self, node: ast.ListComp) -> list[Any]:
+        result: list[Any] = []
+        self.scopes.append({})
+        try:
+            self._comprehend(node, 0, result)
+        finally:
+            self.scopes.pop()
+        return result
+
+    def _comprehend(self, node: ast.ListComp, level: int, result: list[Any]) -> None:
+        if level == len(node.generators):
+            result.append(self.eval(node.elt))
+            check_sequence(len(result), self.budget.limits)
+            return
+        generator = node.generators[level]
+        iterable = self.eval(generator.iter)
+        if not isinstance(iterable, _ITERABLE):
+            raise GradtraceError("runtime", "not_iterable", {"what": type(iterable).__name__})
+        for item in iterable:
+            self.budget.loop()
+            self.bind(generator.target, item, None)
+            if all(self.eval(condition) for condition in generator.ifs):
+                self._comprehend(node, level + 1, result)
+
+    # ----- results -----
+    def variables(self) -> dict[str, object]:
+        return {name: self.names[name] for name in sorted(self.user_names, key=self.user_names.__getitem__)}
+
+    def default_output(self) -> str | None:
+        """The last assigned tensor with a ``grad_fn``; else the last assigned tensor."""
+        ordered = sorted(self.user_names, key=self.user_names.__getitem__, reverse=True)
+        tensors = [name for name in ordered if isinstance(self.names[name], torch.Tensor)]
+        with_graph = [name for name in tensors if getattr(self.names[name], "grad_fn", None) is not None]
+        return (with_graph or tensors or [None])[0]
+
+
+def unpack(value: object, count: int) -> list[Any]:
+    if not isinstance(value, _ITERABLE):
+        raise GradtraceError("runtime", "not_iterable", {"what": type(value).__name__})
+    if isinstance(value, torch.Tensor) and value.dim() == 0:
+        raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
+    if len(value) != count:
+        raise GradtraceError("runtime", "unpack_mismatch", {"size": len(value), "expected": count})
+    return list(value)

@@ -1,0 +1,184 @@
+"""Methods a program may call, by policy table, each with its pre-allocation guard.
+
+A handler gets ``(target, args, kwargs)``. Most just check sizes and call the
+real method, so torch builds its real autograd graph; a few are special:
+``backward`` goes to the observer, ``parameters()`` returns a list (never a
+live generator), ``to``/``cuda`` check the device first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.run import budget
+from gradtrace.run.devices import check_device
+from gradtrace.run.spans import current_span
+from gradtrace.run.shapes import check_broadcast, check_matmul, check_outer, check_shape, numel, size_args
+from gradtrace.sandbox import check_sequence
+
+Handler = Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def plain(target: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return getattr(target, name)(*args, **kwargs)
+
+
+def _plain(name: str) -> Handler:
+    return lambda target, args, kwargs: plain(target, name, args, kwargs)
+
+
+def _guarded(name: str, guard: Callable[[Any, tuple[Any, ...], dict[str, Any]], None]) -> Handler:
+    def handler(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        guard(target, args, kwargs)
+        return plain(target, name, args, kwargs)
+
+    return handler
+
+
+def _broadcast(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    check_broadcast(target, *args[:2], *kwargs.values())
+
+
+def _matmul(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if args:
+        check_matmul(target, args[0])
+
+
+def _outer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if args:
+        check_outer(target, args[0])
+
+
+def _new_sized(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    check_shape(size_args(args[:1], kwargs))
+
+
+def _repeat(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    sizes = size_args(args, kwargs, key="sizes")
+    check_shape((numel(sizes), target.numel()))
+
+
+def _expand(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    sizes = size_args(args, kwargs)
+    check_shape(size if size >= 0 else 1 for size in sizes)
+
+
+def _tolist(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    count = target.numel() if isinstance(target, torch.Tensor) else int(target.size)
+    check_sequence(count, budget.budget().limits)
+    return target.tolist()
+
+
+def _to(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``x.to(device)``, ``x.to(torch.float64)``, ``x.to(other)``, ``model.to(device)``."""
+    checked = []
+    for arg in args:
+        if isinstance(arg, str | torch.device):
+            arg = check_device(arg)
+        checked.append(arg)
+    if "device" in kwargs:
+        kwargs = {**kwargs, "device": check_device(kwargs["device"])}
+    return target.to(*checked, **kwargs)
+
+
+def _cuda(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    device = check_device(args[0] if args else kwargs.get("device", "cuda"))
+    return target.to(device)
+
+
+def _backward(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """``t.backward(gradient=None, retain_graph=None)``: through the observer when there is one."""
+    names = ("gradient", "retain_graph", "create_graph")
+    params = dict(zip(names, args, strict=False)) | kwargs
+    if params.get("create_graph"):
+        raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": "create_graph", "func": "backward"})
+    gradient, retain_graph = params.get("gradient"), params.get("retain_graph")
+    run = budget.state()
+    run.backward_calls += 1
+    if run.observer is not None:
+        run.observer.backward(target, gradient, retain_graph, current_span.get())
+    else:
+        target.backward(gradient=gradient, retain_graph=retain_graph)
+
+
+def _parameters(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return list(target.parameters())
+
+
+def _named_parameters(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return list(target.named_parameters())
+
+
+def _children(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return list(target.children())
+
+
+def _step(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    if args or kwargs:  # a closure would be a user callable run by torch
+        raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": "closure", "func": "step"})
+    target.step()
+
+
+def _append(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    check_sequence(len(target) + 1, budget.budget().limits)
+    target.append(*args, **kwargs)
+
+
+def _table(plain_names: str, **special: Handler) -> dict[str, Handler]:
+    table = {name: _plain(name) for name in plain_names.split()}
+    table.update(special)
+    return table
+
+
+_TENSOR_PLAIN = (
+    "abs exp log log2 log10 sin cos tan tanh sigmoid relu sqrt rsqrt neg square sign floor ceil round "
+    "sum mean std var max min argmax argmin prod cumsum clamp clip norm softmax log_softmax "
+    "reshape view view_as squeeze unsqueeze flatten transpose t permute contiguous chunk split unbind "
+    "detach clone float double long int bool half item numpy requires_grad_ retain_grad zero_ fill_ "
+    "size dim numel nelement is_contiguous is_floating_point element_size data_ptr all any nonzero "
+    "abs_ exp_ relu_ sigmoid_ tanh_ neg_ sqrt_ log_ clamp_ sort argsort topk get_device type_as "
+    "count_nonzero isnan isinf"
+)
+_BROADCAST = (
+    "add sub mul div pow eq ne lt le gt ge maximum minimum dist add_ sub_ mul_ div_ pow_ masked_fill "
+    "masked_fill_ where true_divide fmod remainder copy_ expand_as lerp"
+).split()
+
+METHODS: dict[str, dict[str, Handler]] = {
+    "tensor": _table(
+        _TENSOR_PLAIN,
+        **{name: _guarded(name, _broadcast) for name in _BROADCAST},
+        **{name: _guarded(name, _matmul) for name in ("matmul", "mm", "mv", "dot", "bmm")},
+        outer=_guarded("outer", _outer),
+        new_zeros=_guarded("new_zeros", _new_sized),
+        new_ones=_guarded("new_ones", _new_sized),
+        repeat=_guarded("repeat", _repeat),
+        tile=_guarded("tile", _repeat),
+        expand=_guarded("expand", _expand),
+        tolist=_tolist,
+        to=_to,
+        cuda=_cuda,
+        cpu=_plain("cpu"),
+        backward=_backward,
+    ),
+    "size": _table("numel"),
+    "dtype": {},
+    "device": {},
+    "grad_fn": _table("name"),
+    "module": _table(
+        "zero_grad train eval requires_grad_ cpu forward",
+        parameters=_parameters,
+        named_parameters=_named_parameters,
+        children=_children,
+        to=_to,
+        cuda=_cuda,
+    ),
+    "optimizer": _table("zero_grad", step=_step),
+    "ndarray": _table("sum mean max min reshape item", tolist=_tolist),
+    "return_types": {},
+    "list": _table("index count pop", append=_append),
+}

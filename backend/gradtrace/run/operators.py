@@ -1,0 +1,96 @@
+"""Binary, unary and comparison operators, each checked before it computes.
+
+``a @ b`` is charged by its arithmetic, ``a + b`` on tensors by its broadcast
+size, ``2 ** n`` by its bit length, ``[0] * n`` by its length; ``"%s" % x`` is
+refused (strings are code wherever Python formats).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.run import budget
+from gradtrace.run.shapes import check_broadcast, check_matmul, count_result
+from gradtrace.sandbox import check_int_bits, check_sequence, pow_bits
+
+BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.MatMult: operator.matmul, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+}  # fmt: skip
+INPLACE: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.iadd, ast.Sub: operator.isub, ast.Mult: operator.imul, ast.Div: operator.itruediv,
+    ast.FloorDiv: operator.ifloordiv, ast.Mod: operator.imod, ast.Pow: operator.ipow,
+    ast.MatMult: operator.imatmul, ast.BitAnd: operator.iand, ast.BitOr: operator.ior,
+    ast.BitXor: operator.ixor,
+}  # fmt: skip
+UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Invert: operator.invert,
+}
+COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: operator.contains(b, a), ast.NotIn: lambda a, b: not operator.contains(b, a),
+}  # fmt: skip
+
+_ARRAYS = (torch.Tensor, np.ndarray)
+_SEQUENCES = (list, tuple, str)
+
+
+def binary(op: ast.operator, left: Any, right: Any, *, inplace: bool = False) -> Any:
+    check_binary(op, left, right)
+    result = (INPLACE if inplace else BINARY)[type(op)](left, right)
+    return checked_result(result)
+
+
+def unary(op: ast.unaryop, operand: Any) -> Any:
+    return checked_result(UNARY[type(op)](operand))
+
+
+def compare(op: ast.cmpop, left: Any, right: Any) -> Any:
+    if isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS):
+        if not isinstance(op, ast.Is | ast.IsNot | ast.In | ast.NotIn):
+            check_broadcast(left, right)
+    return checked_result(COMPARE[type(op)](left, right))
+
+
+def checked_result(result: Any) -> Any:
+    if isinstance(result, int) and not isinstance(result, bool):
+        check_int_bits(result.bit_length(), budget.budget().limits)
+    else:
+        count_result(result)
+    return result
+
+
+def check_binary(op: ast.operator, left: Any, right: Any) -> None:
+    limits = budget.budget().limits
+    if isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS):
+        if isinstance(op, ast.MatMult):
+            check_matmul(left, right)
+        else:
+            check_broadcast(left, right)
+    elif isinstance(op, ast.Mod) and isinstance(left, str):
+        raise GradtraceError("not_allowed", "format_not_allowed", {"spec": "%"})
+    elif isinstance(left, int) and isinstance(right, int):
+        if isinstance(op, ast.Pow) and right >= 0:
+            check_int_bits(pow_bits(left, right), limits)
+        elif isinstance(op, ast.Mult):
+            check_int_bits(left.bit_length() + right.bit_length(), limits)
+    elif isinstance(op, ast.Mult):
+        sequence, count = (left, right) if isinstance(left, _SEQUENCES) else (right, left)
+        if isinstance(sequence, _SEQUENCES) and _is_int(count):
+            check_sequence(len(sequence) * max(int(count), 0), limits)
+    elif isinstance(op, ast.Add) and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+        check_sequence(len(left) + len(right), limits)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer)

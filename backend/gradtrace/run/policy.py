@@ -1,0 +1,110 @@
+"""Attribute access by runtime type: the ``(type, attribute)`` allow-list.
+
+``get_attribute`` is the only way the interpreter reads an attribute. Data
+attributes are read with ``getattr`` only after the pair is allowed; methods
+come back as ``Method`` objects so that calling them is checked again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.run.facades import MODULE_TYPES, OPTIMIZER_TYPES
+from gradtrace.run.methods import METHODS
+from gradtrace.run.values import Facade, Method
+from gradtrace.sandbox import attribute_refusal
+
+_words = str.split
+
+DATA: dict[str, frozenset[str]] = {
+    "tensor": frozenset(_words("shape dtype device ndim requires_grad grad grad_fn is_leaf T mT H data is_cuda")),
+    "size": frozenset(),
+    "dtype": frozenset(_words("is_floating_point is_signed itemsize")),
+    "device": frozenset(_words("type index")),
+    "grad_fn": frozenset(_words("next_functions")),
+    "module": frozenset(
+        _words(
+            "weight bias in_features out_features in_channels out_channels kernel_size stride padding "
+            "dim training negative_slope p reduction start_dim end_dim"
+        )
+    ),
+    "optimizer": frozenset(),
+    "ndarray": frozenset(_words("shape dtype ndim size T")),
+    "return_types": frozenset(_words("values indices")),
+    "list": frozenset(),
+}
+
+
+def kind_of(value: object) -> str | None:
+    """The policy table that applies to ``value`` (by exact or curated runtime type)."""
+    if isinstance(value, torch.Tensor):
+        return "tensor"
+    if isinstance(value, torch.Size):
+        return "size"
+    if isinstance(value, torch.dtype):
+        return "dtype"
+    if isinstance(value, torch.device):
+        return "device"
+    if isinstance(value, torch.autograd.graph.Node):
+        return "grad_fn"
+    if type(value) in MODULE_TYPES:
+        return "module"
+    if type(value) in OPTIMIZER_TYPES:
+        return "optimizer"
+    if type(value) is np.ndarray:
+        return "ndarray"
+    if type(value).__module__ == "torch.return_types":
+        return "return_types"
+    if type(value) is list:
+        return "list"
+    return None
+
+
+def owner_name(value: object) -> str:
+    if isinstance(value, Facade):
+        return f"`{value.name}`"
+    kind = kind_of(value)
+    return f"a {kind}" if kind else f"a value of type {type(value).__name__}"
+
+
+def get_attribute(value: object, name: str) -> object:
+    refusal = attribute_refusal(name)
+    if refusal is not None:
+        raise refusal
+    if isinstance(value, Facade):
+        if name in value.members:
+            return value.members[name]
+        raise _not_available(value, name)
+    kind = kind_of(value)
+    if kind is None:
+        raise _not_available(value, name)
+    if name in DATA[kind]:
+        return _read(value, name)
+    if name in METHODS.get(kind, {}):
+        return Method(value, name, kind)
+    raise _not_available(value, name)
+
+
+def _read(value: object, name: str) -> object:
+    result: Any = getattr(value, name)
+    if isinstance(result, nn.Module) and type(result) not in MODULE_TYPES:
+        raise _not_available(value, name)
+    return result
+
+
+def set_attribute(target: object, name: str, value: object) -> None:
+    """Only ``tensor.requires_grad = True/False`` (the notes use it to freeze parameters)."""
+    if name != "requires_grad" or not isinstance(target, torch.Tensor):
+        raise GradtraceError("not_allowed", "assign_not_allowed", {"attr": name})
+    if not isinstance(value, bool):
+        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "requires_grad must be True or False"})
+    target.requires_grad = value
+
+
+def _not_available(value: object, name: str) -> GradtraceError:
+    return GradtraceError("not_allowed", "attribute_not_allowed", {"attr": name, "owner": owner_name(value)})

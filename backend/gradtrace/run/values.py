@@ -1,0 +1,78 @@
+"""The only callables a program can hold: ``Func``, ``Method`` and allowed modules.
+
+A callable is a capability. Each ``Func`` is created once, at import, by a
+facade, and recorded in ``REGISTRY``; the interpreter calls a ``Func`` only if
+it is that very object. A ``Method`` is made by the attribute policy when the
+program reads ``x.sum``; it remembers the object and the (allowed) name.
+None of these classes exposes attributes to the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Guard = Callable[[tuple[Any, ...], dict[str, Any]], None]
+Impl = Callable[..., Any]
+
+REGISTRY: set[int] = set()  # id() of every Func; Funcs are never freed
+_KEEP: list[Func] = []
+
+
+class Func:
+    """A curated function: ``guard`` checks sizes before ``impl`` allocates anything."""
+
+    __slots__ = ("accepts", "guard", "impl", "kwargs", "name")
+
+    def __init__(
+        self,
+        name: str,
+        impl: Impl,
+        guard: Guard | None = None,
+        kwargs: frozenset[str] | None = None,
+        accepts: str = "data",
+    ):
+        self.name = name
+        self.accepts = accepts  # "data": tensors and numbers; "modules": also nn modules; "any"
+        self.impl = impl
+        self.guard = guard
+        self.kwargs = kwargs  # None: the shared allow-list of keyword arguments
+        REGISTRY.add(id(self))
+        _KEEP.append(self)
+
+    def __repr__(self) -> str:
+        return f"<function {self.name}>"
+
+
+def is_registered(value: object) -> bool:
+    return isinstance(value, Func) and id(value) in REGISTRY
+
+
+class Method:
+    """A method read from a value (``x.sum``): calling it goes through the policy again."""
+
+    __slots__ = ("name", "owner", "target")
+
+    def __init__(self, target: object, name: str, owner: str):
+        self.target = target
+        self.name = name
+        self.owner = owner  # the policy table that allowed it: "tensor", "module"...
+
+    def __repr__(self) -> str:
+        return f"<method {self.owner}.{self.name}>"
+
+
+class Facade:
+    """A curated stand-in for a module (``torch``, ``nn``...): a name → value table.
+
+    Never a real module: ``torch`` has dozens of plain-attribute paths to ``os``.
+    """
+
+    __slots__ = ("members", "name")
+
+    def __init__(self, name: str, members: dict[str, object]):
+        self.name = name
+        self.members = members
+
+    def __repr__(self) -> str:
+        return f"<module '{self.name}'>"

@@ -1,0 +1,107 @@
+"""``check``: turn text into a ``Program`` or refuse it, before anything runs.
+
+The order matters: cheap text checks first, then ``ast.parse`` guarded against
+its own recursion/memory errors, then an *iterative* depth count, and only
+then the rule walk (which may recurse, now that depth is known to be small).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from gradtrace.core.errors import GradtraceError, Span
+from gradtrace.core.limits import DEFAULT_LIMITS, Limits
+from gradtrace.sandbox import messages as _messages  # noqa: F401  (registers the catalog)
+from gradtrace.sandbox.program import Program, split_lines
+from gradtrace.sandbox.rules import ALLOWED_NODES, SPECIFIC_REFUSALS, syntax_name
+from gradtrace.sandbox.walk import check_node, stored_names
+from gradtrace.sandbox.static_sizes import check_constants
+
+
+def check(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
+    """Parse and statically check ``source``; raise ``GradtraceError`` on any refusal."""
+    if not isinstance(source, str):
+        raise GradtraceError("syntax", "syntax_error", {"reason": "the program must be text"})
+    _check_text(source, limits)
+    tree = _parse(source)
+    program = Program(source, tree, split_lines(source))
+    _check_depth(program, limits)
+    bound = stored_names(tree)
+    for node in ast.walk(tree):
+        if type(node) not in ALLOWED_NODES:
+            raise _refuse_syntax(node, program)
+        error = check_node(node, bound)
+        if error is not None:
+            raise error.with_span(program.span(node))
+    check_constants(program, limits)
+    return program
+
+
+def _check_text(source: str, limits: Limits) -> None:
+    if len(source) > limits.source_chars:
+        raise GradtraceError("limit", "source_too_long", {"size": len(source), "limit": limits.source_chars})
+    lines = source.count("\n") + 1
+    if lines > limits.source_lines:
+        raise GradtraceError("limit", "too_many_lines", {"size": lines, "limit": limits.source_lines})
+    _check_brackets(source, max(limits.nesting_depth, 100))
+
+
+def _check_brackets(source: str, limit: int) -> None:
+    """Refuse absurd bracket nesting before the parser sees it (it recurses on it).
+
+    Brackets inside strings are counted too: a real program never comes close.
+    """
+    depth = 0
+    for line_no, line in enumerate(split_lines(source), start=1):
+        for col, char in enumerate(line, start=1):
+            if char in "([{":
+                depth += 1
+                if depth > limit:
+                    raise GradtraceError("limit", "too_deep", {"limit": limit}, Span(line_no, col, line_no, col + 1))
+            elif char in ")]}":
+                depth = max(depth - 1, 0)
+
+
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source, mode="exec")
+    except SyntaxError as exc:  # includes IndentationError
+        raise _syntax_error(exc) from None
+    except (RecursionError, MemoryError):
+        raise GradtraceError("limit", "too_deep", {"limit": DEFAULT_LIMITS.nesting_depth}) from None
+    except (ValueError, OverflowError) as exc:  # null bytes, huge literals
+        raise GradtraceError("syntax", "syntax_error", {"reason": str(exc)[:200]}) from None
+
+
+def _syntax_error(exc: SyntaxError) -> GradtraceError:
+    span = None
+    if exc.lineno:
+        col = exc.offset or 1
+        end_line = exc.end_lineno or exc.lineno
+        end_col = exc.end_offset if exc.end_offset and exc.end_offset > 0 else col + 1
+        if end_line == exc.lineno and end_col <= col:
+            end_col = col + 1
+        span = Span(exc.lineno, col, end_line, end_col)
+    reason = (exc.msg or "invalid syntax").split("\n")[0][:200]
+    return GradtraceError("syntax", "syntax_error", {"reason": reason}, span)
+
+
+def _check_depth(program: Program, limits: Limits) -> None:
+    """Count depth and size without recursion: the tree may be thousands of levels deep."""
+    stack: list[tuple[ast.AST, int]] = [(program.tree, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > limits.ast_nodes:
+            raise GradtraceError("limit", "too_many_nodes", {"limit": limits.ast_nodes})
+        if depth > limits.nesting_depth:
+            raise GradtraceError("limit", "too_deep", {"limit": limits.nesting_depth}, program.span(node))
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.expr_context | ast.operator | ast.unaryop | ast.cmpop | ast.boolop):
+                stack.append((child, depth + 1))
+
+
+def _refuse_syntax(node: ast.AST, program: Program) -> GradtraceError:
+    code = SPECIFIC_REFUSALS.get(type(node), "syntax_not_allowed")
+    return GradtraceError("not_allowed", code, {"what": syntax_name(node)}, program.span(node))

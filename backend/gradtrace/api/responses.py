@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -14,7 +15,11 @@ GZIP_MIN = 1024
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+    try:
+        body = orjson.dumps(data)
+    except TypeError:  # e.g. a lone surrogate quoted from the request: stdlib json escapes it
+        body = json.dumps(data, default=str).encode("ascii")
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def result_response(request: Request, result: Result, filename: str | None = None) -> Response:

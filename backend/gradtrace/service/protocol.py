@@ -8,11 +8,10 @@ untrusted programs, and pickle from it would be a path into the parent.
 
 from __future__ import annotations
 
+import json
 import struct
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import orjson
 
 _HEADER = struct.Struct(">I")
 MAX_HEADER = 1 << 20
@@ -34,11 +33,12 @@ class Job:
         return (self.source, self.device, self.output, self.backward, self.seed, self.format, self.lang)
 
     def encode(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        # stdlib json escapes lone surrogates ("\udcff"), which JSON allows and orjson refuses
+        return json.dumps(asdict(self)).encode("ascii")
 
     @classmethod
     def decode(cls, data: bytes) -> Job:
-        return cls(**orjson.loads(data))
+        return cls(**json.loads(data))
 
 
 class ProtocolError(Exception):
@@ -46,7 +46,7 @@ class ProtocolError(Exception):
 
 
 def encode_reply(header: dict[str, Any], body: bytes = b"") -> bytes:
-    head = orjson.dumps(header)
+    head = json.dumps(header).encode("ascii")  # error texts may quote user text, surrogates too
     return _HEADER.pack(len(head)) + head + body
 
 
@@ -57,8 +57,8 @@ def decode_reply(data: bytes) -> tuple[dict[str, Any], bytes]:
     if size > MAX_HEADER or _HEADER.size + size > len(data):
         raise ProtocolError("bad header length")
     try:
-        header = orjson.loads(data[_HEADER.size : _HEADER.size + size])
-    except orjson.JSONDecodeError as exc:
+        header = json.loads(data[_HEADER.size : _HEADER.size + size])
+    except ValueError as exc:
         raise ProtocolError("header is not JSON") from exc
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from gradtrace.service.formats import FORMATS
 from gradtrace.service.pool import Outcome, WorkerPool
@@ -34,7 +33,7 @@ class Result:
     def from_outcome(cls, job: Job, outcome: Outcome) -> Result:
         if outcome.error is None:
             return cls(200, outcome.body, FORMATS[job.format].media_type)
-        return cls(400, orjson.dumps({"error": outcome.error}), "application/json")
+        return cls(400, json.dumps({"error": outcome.error}).encode("ascii"), "application/json")
 
     def gzipped(self) -> bytes:
         if self._gz is None:

@@ -77,6 +77,11 @@ class Capture:
             self._modules.remove()
             if self._gc_was_enabled:
                 gc.enable()
+            last, self._recorder.last = self._recorder.last, None
+            if last is not None and len(self.state.ops) > DEEP_GRAPH:
+                # Keep our node wrappers until the user's last result dies, so that its
+                # (deep) graph is freed on the reaper thread, not on the user's stack.
+                weakref.finalize(last, release_on_big_stack, (self.state, self.walk)).atexit = False
 
     # -- RunObserver -----------------------------------------------------------------------
     def assigned(self, name: str, value: object, span: Span | None) -> None:

@@ -41,6 +41,7 @@ class ForwardRecorder(TorchFunctionMode):
         self.span_source = span_source
         self.on_backward = on_backward
         self.modules: list[str] = []
+        self.last: torch.Tensor | None = None  # the latest graph tensor made: usually the loss
 
     def __torch_function__(
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
@@ -83,6 +84,7 @@ class ForwardRecorder(TorchFunctionMode):
 
     def _graph_output(self, gf: Any, t: torch.Tensor, inputs: list[torch.Tensor]) -> None:
         s = self.state
+        self.last = t
         s.values[(gf, t.output_nr)] = snapshot(t)
         if gf in s.ops:
             return

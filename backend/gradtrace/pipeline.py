@@ -1,0 +1,138 @@
+"""The public Python API and the source → graph glue.
+
+``trace(loss, params=dict(model.named_parameters()))`` works on any PyTorch
+program; ``with capture() as cap: ...`` then ``cap.trace(loss)`` also keeps
+every intermediate forward value; ``trace_source(text)`` runs sandboxed text
+(what the web API serves). All three give the graph of ``gradtrace.schema``,
+wrapped in ``Graph`` for the Python API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+import torch
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.core.limits import DEFAULT_LIMITS, Limits
+from gradtrace.export import to_dot, to_graphml, to_html, to_json_bytes, to_networkx, to_node_link
+from gradtrace.run import current_span, execute
+from gradtrace.sandbox import check
+from gradtrace.tracer import BackwardMode, Capture, on_big_stack
+
+__all__ = ["Graph", "Recording", "capture", "trace", "trace_source"]
+
+
+class Graph:
+    """A traced graph: ``.data`` is the dict of ``gradtrace.schema.GraphModel``."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def to_json(self, *, indent: bool = False) -> str:
+        return to_json_bytes(self.data, indent=indent).decode()
+
+    def to_json_bytes(self) -> bytes:
+        return to_json_bytes(self.data)
+
+    def to_dot(self) -> str:
+        return to_dot(self.data)
+
+    def to_networkx(self) -> nx.DiGraph:
+        return to_networkx(self.data)
+
+    def to_graphml(self) -> str:
+        return to_graphml(self.data)
+
+    def to_node_link(self) -> dict[str, Any]:
+        return to_node_link(self.data)
+
+    def _repr_html_(self) -> str:
+        return to_html(self.data)
+
+    def __repr__(self) -> str:
+        kinds = [n["kind"] for n in self.data["nodes"]]
+        return (
+            f"<gradtrace.Graph {kinds.count('op')} ops, {kinds.count('tensor')} tensors, "
+            f"{len(self.data['edges'])} edges, output={self.data.get('output')}>"
+        )
+
+
+class Recording(Capture):
+    """``with gradtrace.capture() as cap:`` records the forward; ``cap.trace(loss)`` graphs it."""
+
+    def trace(
+        self,
+        output: torch.Tensor,
+        params: Mapping[str, torch.Tensor] | None = None,
+        *,
+        names: Mapping[str, object] | None = None,
+        backward: BackwardMode = "auto",
+    ) -> Graph:
+        return Graph(self.graph(output, names=names, params=params, backward=backward))
+
+
+def capture(*, limits: Limits = DEFAULT_LIMITS) -> Recording:
+    """Record every op and module call of a block, for ``cap.trace(output)`` afterwards."""
+    return Recording(limits=limits)
+
+
+def trace(
+    output: torch.Tensor,
+    params: Mapping[str, torch.Tensor] | None = None,
+    *,
+    names: Mapping[str, object] | None = None,
+    backward: BackwardMode = "auto",
+    limits: Limits = DEFAULT_LIMITS,
+) -> Graph:
+    """The graph of ``output``, running backward with hooks if it has not run yet.
+
+    Without a capture, forward values are known for the leaves and the output only
+    (plus saved tensors); gradients are known everywhere. ``backward="ones"``
+    back-propagates ones from a non-scalar output, ``"none"`` skips backward.
+    """
+    return Graph(Capture(limits=limits).graph(output, names=names, params=params, backward=backward))
+
+
+def trace_source(
+    source: str,
+    *,
+    device: str = "cpu",
+    output: str | None = None,
+    backward: bool | str = True,
+    seed: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
+    """Check, run and trace sandboxed text: the graph dict with ``printed`` (the API's body).
+
+    Runs on a thread with a large stack, where the program's deep graphs are also freed.
+    """
+    mode: BackwardMode = "auto" if backward is True else "none" if backward is False else backward  # type: ignore[assignment]
+    result: dict[str, Any] = on_big_stack(_trace_source, source, device, output, mode, seed, limits)
+    return result
+
+
+def _trace_source(
+    source: str, device: str, output: str | None, backward: BackwardMode, seed: int, limits: Limits
+) -> dict[str, Any]:
+    program = check(source, limits)
+    cap = Capture(current_span.get, limits=limits)
+    with cap:
+        result = execute(program, device=device, seed=seed, limits=limits, output=output, observer=cap)
+    out = result.variables.get(result.output_name) if result.output_name else None
+    try:
+        graph = cap.graph(
+            out if isinstance(out, torch.Tensor) else None,
+            names=result.variables,
+            spans=result.spans,
+            backward=backward,
+            device=result.device,
+        )
+    except GradtraceError:
+        raise
+    except (RuntimeError, ValueError, TypeError) as exc:  # e.g. backward of an odd output
+        raise GradtraceError("runtime", "internal", detail=str(exc)) from None
+    graph["printed"] = result.printed
+    return graph

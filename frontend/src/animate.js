@@ -134,7 +134,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     const fitsWhole = Math.min((view.width - 80) / all.width, (view.height - 80) / all.height) >= scale;
     const focus = renderer.bounds([...new Set(step.focus.map(viewId))]);
     if (fitsWhole || !focus) renderer.camera.show(all, { minScale: Math.min(scale, 1), animate });
-    else renderer.camera.show(focus, { minScale: scale, maxScale: Math.max(scale, 1.6), animate });
+    else renderer.camera.show(focus, { minScale: scale, maxScale: scale * 1.25, animate });
   }
 
   function schedule() {

@@ -43,7 +43,7 @@ const player = createPlayer({
   renderer,
   onStep: showStep,
   onPlayingChange: (playing) => {
-    $('play').textContent = playing ? '⏸' : '▶';
+    $('play').classList.toggle('playing', playing);
     $('play').setAttribute('aria-label', t(playing ? 'pause' : 'play'));
     $('play').dataset.i18nAria = playing ? 'pause' : 'play';
   },
@@ -81,7 +81,7 @@ async function run({ step = 0 } = {}) {
 
 async function showGraph(graph, step) {
   app.graph = graph;
-  app.index = indexGraph(graph);
+  app.index = indexGraph(graph, getState().code);
   app.selected = null;
   panel.show(null, null);
   $('printed').hidden = !graph.printed;

@@ -22,8 +22,11 @@
  * @property {Map<string, string>} alias  graph JSON node id -> view node id
  */
 
-/** Indexes of a graph JSON used everywhere. */
-export function indexGraph(graph) {
+/**
+ * Indexes of a graph JSON used everywhere.
+ * @param {object} graph @param {string} [source] the program text, to name unnamed tensors
+ */
+export function indexGraph(graph, source = '') {
   const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
   const inputsOf = new Map();
   const outputsOf = new Map();
@@ -39,7 +42,7 @@ export function indexGraph(graph) {
     }
   }
   const names = new Map(Object.entries(graph.variables || {}).map(([name, id]) => [id, name]));
-  return { graph, nodes, inputsOf, outputsOf, consumersOf, producerOf, names };
+  return { graph, nodes, inputsOf, outputsOf, consumersOf, producerOf, names, sourceLines: source.split('\n') };
 }
 
 function push(map, key, value) {
@@ -142,8 +145,22 @@ export function tensorName(index, id) {
   if (!node) return id;
   if (node.name) return node.name;
   if (index.names.has(id)) return index.names.get(id);
+  const snippet = sourceText(index, node.span);
+  if (snippet) return snippet;
   const producer = index.producerOf.get(id);
   const op = producer && index.nodes.get(producer.source);
   if (op && !isAccumulate(op)) return `${op.label}(…)`;
   return id;
+}
+
+const SNIPPET_MAX = 24;
+
+/** The program text of a one-line span, when short enough to stand for a name. */
+export function sourceText(index, span) {
+  if (!span || span.line !== span.end_line) return null;
+  const line = index.sourceLines?.[span.line - 1];
+  if (!line) return null;
+  const text = [...line].slice(span.col - 1, span.end_col - 1).join('').trim();
+  if (!text || [...text].length > SNIPPET_MAX) return null;
+  return /^[\w.]+$/.test(text) ? text : `(${text})`;
 }

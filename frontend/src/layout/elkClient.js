@@ -21,6 +21,8 @@ function getWorker() {
     worker.terminate();
     worker = null;
   };
+  // elk-api.js does this on start: the worker knows no algorithm until told.
+  worker.postMessage({ id: 0, cmd: 'register', algorithms: ['layered'] });
   return worker;
 }
 

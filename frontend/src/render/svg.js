@@ -118,7 +118,7 @@ function byData(root, selector, key) {
 }
 
 function defsMarkup() {
-  const arrow = (id) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker>`;
+  const arrow = (id) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="14" markerHeight="14" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker>`;
   return `<defs>${arrow('arrow')}${arrow('arrow-active')}${arrow('arrow-cut')}</defs>`;
 }
 

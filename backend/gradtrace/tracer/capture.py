@@ -200,8 +200,7 @@ class Capture:
         self, output: torch.Tensor | None, params: dict[int, str], notes: list[Any], device: str | None
     ) -> dict[str, Any]:
         output = output if isinstance(output, torch.Tensor) else None
-        roots = self._roots(output)
-        nodes = self.walk.add(roots)
+        nodes = self._shown_nodes(output)
         shown = set(nodes)
         passes = [p for p in self.state.passes if p.root.grad_fn in shown or p.root.grad_fn is None]
         if len(passes) < len(self.state.passes):
@@ -224,11 +223,32 @@ class Capture:
             head["output"] = out_id
         return {**head, **graph, "notes": notes}
 
-    def _roots(self, output: torch.Tensor | None) -> list[Node]:
-        if output is not None and output.grad_fn is not None:
-            return [output.grad_fn]
-        last = self.state.passes[-1].root.grad_fn if self.state.passes else None
-        return [last] if last is not None else []
+    def _shown_nodes(self, output: torch.Tensor | None) -> list[Node]:
+        """The output's graph, the graphs of the user's variables, and what was cut from them."""
+        s = self.state
+        tensors = [output, *s.variables.values()]
+        roots = [t.grad_fn for t in tensors if t is not None and t.grad_fn is not None]
+        if not roots and s.passes:
+            roots = [s.passes[-1].root.grad_fn]
+        nodes = self.walk.add(roots)
+        while True:
+            shown = set(nodes)
+            extra = [n for n in self._cut_sources(nodes) if n not in shown]
+            if not extra:
+                return nodes
+            roots.extend(extra)
+            nodes = self.walk.add(roots)
+
+    def _cut_sources(self, nodes: list[Node]) -> list[Node]:
+        """Nodes that made tensors which a detach or no_grad turned into constants we show."""
+        s = self.state
+        shown_constants = [t for n in nodes if n in s.ops for _, t in s.ops[n].constants]
+        out = []
+        for t in [*shown_constants, *s.variables.values()]:
+            mark = s.marks.get(id(t))
+            if mark is not None and isinstance(mark.cut_from, tuple):
+                out.append(mark.cut_from[0])
+        return out
 
 
 def capture(

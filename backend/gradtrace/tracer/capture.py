@@ -227,7 +227,7 @@ class Capture:
         """The output's graph, the graphs of the user's variables, and what was cut from them."""
         s = self.state
         tensors = [output, *s.variables.values()]
-        roots = [t.grad_fn for t in tensors if t is not None and t.grad_fn is not None]
+        roots: list[Node] = [t.grad_fn for t in tensors if t is not None and t.grad_fn is not None]
         if not roots and s.passes:
             roots = [s.passes[-1].root.grad_fn]
         nodes = self.walk.add(roots)

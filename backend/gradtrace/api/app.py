@@ -15,6 +15,7 @@ from gradtrace.api.errors import install_error_handlers
 from gradtrace.api.middleware import BodyLimit, SecurityHeaders
 from gradtrace.api.routes import router
 from gradtrace.api.static import Frontend
+from gradtrace.core.limits import Limits
 from gradtrace.service import GraphService, RateLimiter, ResultCache, Settings, WorkerPool
 
 log = logging.getLogger("gradtrace.api")
@@ -24,13 +25,17 @@ every op, every forward value and every gradient. Errors are 400s with the line 
 column of the problem, in English or Korean."""
 
 
-def create_app(settings: Settings | None = None, *, harden: bool = True) -> FastAPI:
-    """Build the app; its worker pool starts with the app's lifespan (in the background)."""
+def create_app(settings: Settings | None = None, *, harden: bool = True,
+               program_limits: Limits | None = None) -> FastAPI:
+    """Build the app; its worker pool starts with the app's lifespan (in the background).
+
+    ``harden`` and ``program_limits`` exist for tests (see :class:`WorkerPool`).
+    """
     settings = settings or Settings.load()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = WorkerPool(settings, harden=harden)
+        pool = WorkerPool(settings, harden=harden, program_limits=program_limits)
         cache = ResultCache(settings.cache_entries, settings.cache_mb << 20)
         app.state.pool = pool
         app.state.graphs = GraphService(pool, cache)

@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from gradtrace.core.errors import ErrorType, GradtraceError
+from gradtrace.core.limits import Limits
 from gradtrace.service import messages as _messages  # noqa: F401 - registers the service's messages
 from gradtrace.service.protocol import Job, ProtocolError, decode_reply
 from gradtrace.service.settings import Settings
@@ -87,11 +88,15 @@ class _Stats:
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings, *, harden: bool = True) -> None:
+    def __init__(self, settings: Settings, *, harden: bool = True,
+                 program_limits: Limits | None = None) -> None:
+        """``program_limits`` replaces the limits programs run under inside the worker
+        (default: ``settings.limits``); the parent's wall clock always follows ``settings``."""
         self.settings = settings
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(PRELOAD)
-        self._config = WorkerConfig(limits=settings.limits.to_dict(), threads=settings.threads,
+        limits = program_limits or settings.limits
+        self._config = WorkerConfig(limits=limits.to_dict(), threads=settings.threads,
                                     use_cuda=_wants_cuda(settings), harden=harden)
         self._slots = [_Slot(i) for i in range(settings.workers)]
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()

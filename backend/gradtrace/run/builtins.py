@@ -22,9 +22,13 @@ SEQUENCE_TYPES = (list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray,
 def sized(value: object, what: str = "value") -> int:
     """The length of a value a builtin will walk, checked against the limits."""
     if not isinstance(value, SEQUENCE_TYPES):
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": f"{what} must be a sequence"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": f"{what} must be a sequence"}
+        )
     if isinstance(value, torch.Tensor) and value.dim() == 0:
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "iteration over a 0-d tensor"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "iteration over a 0-d tensor"}
+        )
     length = len(value)
     check_sequence(length, budget.budget().limits)
     budget.budget().step(length)
@@ -66,7 +70,9 @@ def _tuple(value: Any = ()) -> tuple[Any, ...]:
 def _enumerate(value: Any, start: int = 0) -> list[tuple[int, Any]]:
     sized(value, "the argument of enumerate()")
     if isinstance(start, bool) or not isinstance(start, int):
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "start must be an int"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "start must be an int"}
+        )
     check_int_bits(start.bit_length(), budget.budget().limits)
     return list(enumerate(value, start))
 
@@ -91,7 +97,9 @@ def _print(*args: Any, sep: str | None = " ", end: str | None = "\n") -> None:
     sep = " " if sep is None else sep
     end = "\n" if end is None else end
     if not isinstance(sep, str) or not isinstance(end, str):
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "sep and end must be strings"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "sep and end must be strings"}
+        )
     run = budget.state()
     pieces = []
     for arg in args:

@@ -23,12 +23,82 @@ from gradtrace.run.shapes import check_shape, count_result, numel
 from gradtrace.run.values import Facade, Func, Method, is_registered
 
 SHARED_KWARGS: frozenset[str] = frozenset(
-    """dtype device requires_grad dim keepdim p alpha min max size low high steps start end step unbiased
-    correction retain_graph gradient input other exponent lr momentum weight_decay betas eps dampening
-    nesterov amsgrad maximize in_features out_features bias in_channels out_channels kernel_size stride
-    padding reduction data descending sorted k largest beta threshold inplace negative_slope mask value
-    fill_value weight target dim0 dim1 start_dim end_dim num_classes label_smoothing decimals ord axis
-    shape sizes approximate training ignore_index pos_weight atol rtol equal_nan set_to_none""".split()
+    [
+        "dtype",
+        "device",
+        "requires_grad",
+        "dim",
+        "keepdim",
+        "p",
+        "alpha",
+        "min",
+        "max",
+        "size",
+        "low",
+        "high",
+        "steps",
+        "start",
+        "end",
+        "step",
+        "unbiased",
+        "correction",
+        "retain_graph",
+        "gradient",
+        "input",
+        "other",
+        "exponent",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "betas",
+        "eps",
+        "dampening",
+        "nesterov",
+        "amsgrad",
+        "maximize",
+        "in_features",
+        "out_features",
+        "bias",
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "reduction",
+        "data",
+        "descending",
+        "sorted",
+        "k",
+        "largest",
+        "beta",
+        "threshold",
+        "inplace",
+        "negative_slope",
+        "mask",
+        "value",
+        "fill_value",
+        "weight",
+        "target",
+        "dim0",
+        "dim1",
+        "start_dim",
+        "end_dim",
+        "num_classes",
+        "label_smoothing",
+        "decimals",
+        "ord",
+        "axis",
+        "shape",
+        "sizes",
+        "approximate",
+        "training",
+        "ignore_index",
+        "pos_weight",
+        "atol",
+        "rtol",
+        "equal_nan",
+        "set_to_none",
+    ]
 )
 
 
@@ -38,8 +108,7 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     elif is_registered(callee):
         assert isinstance(callee, Func)
         result = _call_func(callee, args, kwargs)
-    elif type(callee) in MODULE_TYPES:
-        assert isinstance(callee, nn.Module)
+    elif isinstance(callee, nn.Module) and type(callee) in MODULE_TYPES:
         result = call_module(callee, args, kwargs)
     else:
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": _describe(callee)})
@@ -72,7 +141,7 @@ def _call_method(method: Method, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": method.name})
     kwargs = check_kwargs(method.name, kwargs, SHARED_KWARGS)
     check_values(method.name, args, kwargs, modules=False)
-    if method.owner == "module" and method.name == "forward":
+    if method.owner == "module" and method.name == "forward" and isinstance(method.target, nn.Module):
         return call_module(method.target, args, kwargs)
     return handler(method.target, args, kwargs)
 
@@ -85,9 +154,13 @@ def check_kwargs(func: str, kwargs: dict[str, Any], allowed: frozenset[str]) -> 
         kwargs = {**kwargs, "device": check_device(kwargs["device"])}
     dtype = kwargs.get("dtype")
     if dtype is not None and not isinstance(dtype, torch.dtype) and dtype not in NUMPY_DTYPES:
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "dtype must be a torch dtype"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "dtype must be a torch dtype"}
+        )
     if "requires_grad" in kwargs and not isinstance(kwargs["requires_grad"], bool):
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "requires_grad must be True or False"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "requires_grad must be True or False"}
+        )
     return kwargs
 
 
@@ -97,7 +170,9 @@ def check_values(func: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, mo
         items = value if isinstance(value, list | tuple) and len(value) <= 10_000 else (value,)
         for item in (value, *items) if items is not value else items:
             if isinstance(item, Func | Method | Facade) or (isinstance(item, nn.Module) and not modules):
-                raise GradtraceError("not_allowed", "value_not_allowed", {"what": repr(item)[:60], "func": func})
+                raise GradtraceError(
+                    "not_allowed", "value_not_allowed", {"what": repr(item)[:60], "func": func}
+                )
 
 
 def _count_parameters(module: nn.Module) -> None:
@@ -107,7 +182,9 @@ def _count_parameters(module: nn.Module) -> None:
 
 def call_module(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if kwargs:
-        raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "a module call"})
+        raise GradtraceError(
+            "not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "a module call"}
+        )
     check_values(type(module).__name__, args, {}, modules=False)
     if args and isinstance(args[0], torch.Tensor):
         simulate(module, tuple(args[0].shape))

@@ -31,7 +31,11 @@ class RunObserver(Protocol):
     def assigned(self, name: str, value: object, span: Span) -> None: ...
 
     def backward(
-        self, tensor: torch.Tensor, gradient: torch.Tensor | None, retain_graph: bool | None, span: Span | None
+        self,
+        tensor: torch.Tensor,
+        gradient: torch.Tensor | None,
+        retain_graph: bool | None,
+        span: Span | None,
     ) -> None: ...
 
 
@@ -59,7 +63,7 @@ def execute(
         return _execute(program, device, seed, limits, output, observer)
     except GradtraceError as error:
         raise _clean(error) from None
-    except BaseException as exc:  # noqa: BLE001 - the boundary: nothing else may escape
+    except BaseException as exc:
         raise _clean(explain(exc)) from None
 
 
@@ -80,7 +84,9 @@ def _execute(
     observer: RunObserver | None,
 ) -> RunResult:
     resolved = resolve_device(device)
-    run = budget.RunState(budget.Budget(limits), resolved, observer=observer, np_rng=np.random.default_rng(seed))
+    run = budget.RunState(
+        budget.Budget(limits), resolved, observer=observer, np_rng=np.random.default_rng(seed)
+    )
     presets: dict[str, object] = {**FACADES, "device": torch.device(resolved)}
     interpreter = Interpreter(program, run, presets)
     grad_enabled = torch.is_grad_enabled()

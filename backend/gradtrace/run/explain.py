@@ -20,9 +20,14 @@ _TORCH_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("no_grad_fn", re.compile(r"does not require grad and does not have a grad_fn", re.I)),
     (
         "matmul_shape",
-        re.compile(r"cannot be multiplied|size mismatch|inconsistent tensor size|both arguments to matmul", re.I),
+        re.compile(
+            r"cannot be multiplied|size mismatch|inconsistent tensor size|both arguments to matmul", re.I
+        ),
     ),
-    ("int_requires_grad", re.compile(r"Only Tensors of floating point( and complex)? dtype can require", re.I)),
+    (
+        "int_requires_grad",
+        re.compile(r"Only Tensors of floating point( and complex)? dtype can require", re.I),
+    ),
     ("numpy_requires_grad", re.compile(r"Can't call numpy\(\) on Tensor that requires grad", re.I)),
     (
         "device_unavailable",
@@ -32,7 +37,9 @@ _TORCH_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("view_shape", re.compile(r"shape '\[.*\]' is invalid for input of size", re.I)),
     (
         "dtype_mismatch",
-        re.compile(r"expected scalar type|to have the same dtype|must have the same dtype|can't be cast", re.I),
+        re.compile(
+            r"expected scalar type|to have the same dtype|must have the same dtype|can't be cast", re.I
+        ),
     ),
     ("nonleaf_requires_grad", re.compile(r"only change requires_grad flags of leaf variables", re.I)),
 ]
@@ -66,5 +73,7 @@ def explain(exc: BaseException) -> GradtraceError:
     if isinstance(exc, RuntimeError | AssertionError) or (type(exc).__module__ or "").startswith("torch"):
         return GradtraceError("runtime", "torch_error", {"detail": detail}, detail=detail)
     if isinstance(exc, _PYTHON_ERRORS):
-        return GradtraceError("runtime", "python_error", {"kind": type(exc).__name__, "detail": detail}, detail=detail)
+        return GradtraceError(
+            "runtime", "python_error", {"kind": type(exc).__name__, "detail": detail}, detail=detail
+        )
     return GradtraceError("runtime", "internal", {"detail": detail}, detail=detail)

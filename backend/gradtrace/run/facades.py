@@ -35,22 +35,94 @@ _TORCH_GUARDS: dict[str, Guard] = {
     )},
 }  # fmt: skip
 
-_TORCH_PLAIN = (
-    "from_numpy zeros_like ones_like rand_like randn_like full_like "
-    "exp log log2 log10 sin cos tan tanh sigmoid relu sqrt rsqrt abs neg square sign floor ceil round "
-    "sum mean std var max min argmax argmin prod cumsum clamp clip softmax log_softmax norm "
-    "chunk split reshape transpose t permute squeeze unsqueeze flatten unbind numel is_tensor "
-    "is_floating_point detach clone topk sort argsort all any count_nonzero"
-).split()
+_TORCH_PLAIN = [
+    "from_numpy",
+    "zeros_like",
+    "ones_like",
+    "rand_like",
+    "randn_like",
+    "full_like",
+    "exp",
+    "log",
+    "log2",
+    "log10",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "neg",
+    "square",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "sum",
+    "mean",
+    "std",
+    "var",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "prod",
+    "cumsum",
+    "clamp",
+    "clip",
+    "softmax",
+    "log_softmax",
+    "norm",
+    "chunk",
+    "split",
+    "reshape",
+    "transpose",
+    "t",
+    "permute",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "unbind",
+    "numel",
+    "is_tensor",
+    "is_floating_point",
+    "detach",
+    "clone",
+    "topk",
+    "sort",
+    "argsort",
+    "all",
+    "any",
+    "count_nonzero",
+]
 
-_DTYPES = (
-    "float32 float float64 double float16 half bfloat16 int8 int16 int32 int int64 long uint8 bool"
-).split()
+_DTYPES = [
+    "float32",
+    "float",
+    "float64",
+    "double",
+    "float16",
+    "half",
+    "bfloat16",
+    "int8",
+    "int16",
+    "int32",
+    "int",
+    "int64",
+    "long",
+    "uint8",
+    "bool",
+]
 
 
 def _torch_funcs() -> dict[str, object]:
     names = [*_TORCH_GUARDS, *_TORCH_PLAIN]
-    members: dict[str, object] = {n: Func(f"torch.{n}", getattr(torch, n), _TORCH_GUARDS.get(n)) for n in names}
+    members: dict[str, object] = {
+        n: Func(f"torch.{n}", getattr(torch, n), _TORCH_GUARDS.get(n)) for n in names
+    }
     members.update({n: getattr(torch, n) for n in _DTYPES})
     members.update({"pi": _math.pi, "e": _math.e, "inf": _math.inf, "nan": _math.nan})
     members["manual_seed"] = Func("torch.manual_seed", _manual_seed)
@@ -139,7 +211,9 @@ OPTIMIZER_TYPES: tuple[type[_optim.Optimizer], ...] = (_optim.SGD, _optim.Adam)
 
 
 def _optim_facade() -> Facade:
-    return Facade("torch.optim", {cls.__name__: Func(f"optim.{cls.__name__}", cls) for cls in OPTIMIZER_TYPES})
+    return Facade(
+        "torch.optim", {cls.__name__: Func(f"optim.{cls.__name__}", cls) for cls in OPTIMIZER_TYPES}
+    )
 
 
 # numpy: a tiny subset, with a per-run random generator (no global numpy state).

@@ -12,7 +12,6 @@ from typing import Any
 import torch
 
 from gradtrace.core.errors import GradtraceError
-
 from gradtrace.run import budget
 from gradtrace.run.shapes import (
     arange_length,
@@ -98,8 +97,9 @@ def linear(args: Args, kwargs: Kwargs) -> None:
 
 def conv2d(args: Args, kwargs: Kwargs) -> None:
     if len(args) >= 2:
-        check_conv(shape_of(args[0]), shape_of(args[1]), kwargs.get("stride", args[3] if len(args) > 3 else 1),
-                   kwargs.get("padding", args[4] if len(args) > 4 else 0))  # fmt: skip
+        stride = kwargs.get("stride", args[3] if len(args) > 3 else 1)
+        padding = kwargs.get("padding", args[4] if len(args) > 4 else 0)
+        check_conv(shape_of(args[0]), shape_of(args[1]), stride, padding)
 
 
 def check_conv(sx: tuple[int, ...] | None, sw: tuple[int, ...] | None, stride: Any, padding: Any) -> None:
@@ -173,12 +173,16 @@ MAX_SEQUENTIAL_DEPTH = 8
 def sequential(args: Args, kwargs: Kwargs) -> None:
     """``nn.Sequential(...)`` of modules only, nested a few levels at most (torch recurses on it)."""
     if kwargs:
-        raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "nn.Sequential"})
+        raise GradtraceError(
+            "not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "nn.Sequential"}
+        )
     stack = [(module, 1) for module in args]
     while stack:
         module, depth = stack.pop()
         if not isinstance(module, torch.nn.Module):
-            raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "nn.Sequential takes modules"})
+            raise GradtraceError(
+                "runtime", "python_error", {"kind": "TypeError", "detail": "nn.Sequential takes modules"}
+            )
         if depth > MAX_SEQUENTIAL_DEPTH:
             raise GradtraceError("limit", "too_deep", {"limit": MAX_SEQUENTIAL_DEPTH})
         budget.budget().step()

@@ -384,7 +384,8 @@ class Interpreter:
         ordered = sorted(self.user_names, key=self.user_names.__getitem__, reverse=True)
         tensors = [name for name in ordered if isinstance(self.names[name], torch.Tensor)]
         with_graph = [name for name in tensors if getattr(self.names[name], "grad_fn", None) is not None]
-        return (with_graph or tensors or [None])[0]
+        candidates = with_graph or tensors
+        return candidates[0] if candidates else None
 
 
 def unpack(value: object, count: int) -> list[Any]:

@@ -62,12 +62,15 @@ REFUSALS: dict[str, messages.Entry] = {
     "call_not_allowed": {
         "en": "Calling {what} is not allowed here.",
         "ko": "{what}은(는) 여기서 호출할 수 없습니다.",
-        "hint_en": "Only the curated functions of torch, nn, F, optim, np, math and the safe builtins can be called.",
+        "hint_en": "Only the curated functions of torch, nn, F, optim, np, math and the safe builtins "
+        + "can be called.",
         "hint_ko": "torch, nn, F, optim, np, math의 지정된 함수와 안전한 내장 함수만 호출할 수 있습니다.",
     },
     "kwarg_not_allowed": {
         "en": "The keyword argument `{name}=` is not allowed in {func}.",
         "ko": "{func}에는 `{name}=` 키워드 인자를 쓸 수 없습니다.",
+        "hint_en": "Remove this keyword argument; the common arguments of the course (dtype, device, requires_grad, dim...) are accepted.",
+        "hint_ko": "이 키워드 인자를 빼 보세요. 과정에서 쓰는 인자(dtype, device, requires_grad, dim 등)는 쓸 수 있습니다.",
     },
     "value_not_allowed": {
         "en": "{what} cannot be passed to {func}.",
@@ -78,6 +81,8 @@ REFUSALS: dict[str, messages.Entry] = {
     "with_not_allowed": {
         "en": "`with` works only with torch.no_grad() or torch.enable_grad().",
         "ko": "`with`는 torch.no_grad()나 torch.enable_grad()와만 쓸 수 있습니다.",
+        "hint_en": "Use `with torch.no_grad():` to update parameters without recording a graph.",
+        "hint_ko": "그래프를 기록하지 않고 파라미터를 갱신하려면 `with torch.no_grad():`를 쓰세요.",
     },
     "name_undefined": {
         "en": "`{name}` is not defined.",
@@ -94,10 +99,14 @@ REFUSALS: dict[str, messages.Entry] = {
     "unpack_mismatch": {
         "en": "Cannot unpack {size} values into {expected} names.",
         "ko": "값 {size}개를 이름 {expected}개에 나눠 담을 수 없습니다.",
+        "hint_en": "Use as many names on the left as there are values on the right.",
+        "hint_ko": "왼쪽 이름의 개수를 오른쪽 값의 개수와 맞추세요.",
     },
     "output_not_found": {
         "en": "The program has no variable `{name}`.",
         "ko": "프로그램에 `{name}` 변수가 없습니다.",
+        "hint_en": "Name a variable the program assigns, such as loss or y.",
+        "hint_ko": "loss나 y처럼 프로그램이 대입하는 변수 이름을 지정하세요.",
     },
     "output_not_tensor": {
         "en": "`{name}` is not a tensor, so it cannot be the graph's output.",
@@ -108,6 +117,8 @@ REFUSALS: dict[str, messages.Entry] = {
     "device_invalid": {
         "en": "`{device}` is not a device here; use 'cpu' or 'cuda'.",
         "ko": "`{device}`은(는) 여기서 쓸 수 있는 장치가 아닙니다. 'cpu'나 'cuda'를 쓰세요.",
+        "hint_en": "Write torch.device('cuda' if torch.cuda.is_available() else 'cpu').",
+        "hint_ko": "torch.device('cuda' if torch.cuda.is_available() else 'cpu')처럼 쓰세요.",
     },
     "device_unavailable": {
         "en": "The device `{device}` is not available on this server.",
@@ -120,6 +131,8 @@ REFUSALS: dict[str, messages.Entry] = {
     "break_outside_loop": {
         "en": "`{what}` is only allowed inside a for loop.",
         "ko": "`{what}`는 for 반복문 안에서만 쓸 수 있습니다.",
+        "hint_en": "Put it inside a for loop.",
+        "hint_ko": "for 반복문 안에 넣으세요.",
     },
 }
 
@@ -161,7 +174,8 @@ EXPLANATIONS: dict[str, messages.Entry] = {
     "no_grad_fn": {
         "en": "This tensor is not part of a graph: nothing it came from requires grad.",
         "ko": "이 텐서는 그래프에 연결되어 있지 않습니다: requires_grad=True인 입력이 없습니다.",
-        "hint_en": "Create the inputs with requires_grad=True, and do not compute the output under torch.no_grad().",
+        "hint_en": "Create the inputs with requires_grad=True, "
+        + "and do not compute the output under torch.no_grad().",
         "hint_ko": "입력을 requires_grad=True로 만들고, 출력을 torch.no_grad() 안에서 계산하지 마세요.",
     },
     "matmul_shape": {
@@ -210,10 +224,14 @@ EXPLANATIONS: dict[str, messages.Entry] = {
     "torch_error": {
         "en": _TORCH_SAYS_EN,
         "ko": _TORCH_SAYS_KO,
+        "hint_en": "Read PyTorch's message above: it names the operation and the shapes or types involved.",
+        "hint_ko": "위의 PyTorch 메시지를 읽어 보세요. 어떤 연산과 모양/타입이 문제인지 알려 줍니다.",
     },
     "python_error": {
         "en": "{kind}: {detail}",
         "ko": "{kind}: {detail}",
+        "hint_en": "Check the values on this line: their types, lengths and indices.",
+        "hint_ko": "이 줄의 값들의 타입, 길이, 인덱스를 확인해 보세요.",
     },
 }
 
@@ -225,6 +243,8 @@ messages.register(
         "index_not_allowed": {
             "en": "A value of type `{what}` cannot be indexed or assigned into here.",
             "ko": "`{what}` 타입의 값은 여기서 인덱싱하거나 항목을 대입할 수 없습니다.",
+            "hint_en": "Index tensors, arrays, lists, tuples and strings; item assignment works on tensors, arrays and lists.",
+            "hint_ko": "텐서, 배열, 리스트, 튜플, 문자열은 인덱싱할 수 있고, 항목 대입은 텐서, 배열, 리스트에만 됩니다.",
         },
     }
 )

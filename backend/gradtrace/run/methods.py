@@ -16,8 +16,8 @@ import torch
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
 from gradtrace.run.devices import check_device
-from gradtrace.run.spans import current_span
 from gradtrace.run.shapes import check_broadcast, check_matmul, check_outer, check_shape, numel, size_args
+from gradtrace.run.spans import current_span
 from gradtrace.sandbox import check_sequence
 
 Handler = Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -143,10 +143,36 @@ _TENSOR_PLAIN = (
     "abs_ exp_ relu_ sigmoid_ tanh_ neg_ sqrt_ log_ clamp_ sort argsort topk get_device type_as "
     "count_nonzero isnan isinf"
 )
-_BROADCAST = (
-    "add sub mul div pow eq ne lt le gt ge maximum minimum dist add_ sub_ mul_ div_ pow_ masked_fill "
-    "masked_fill_ where true_divide fmod remainder copy_ expand_as lerp"
-).split()
+_BROADCAST = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "maximum",
+    "minimum",
+    "dist",
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "pow_",
+    "masked_fill",
+    "masked_fill_",
+    "where",
+    "true_divide",
+    "fmod",
+    "remainder",
+    "copy_",
+    "expand_as",
+    "lerp",
+]
 
 METHODS: dict[str, dict[str, Handler]] = {
     "tensor": _table(

@@ -33,7 +33,10 @@ INPLACE: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.BitXor: operator.ixor,
 }  # fmt: skip
 UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
-    ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Invert: operator.invert,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+    ast.Invert: operator.invert,
 }
 COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
@@ -56,9 +59,9 @@ def unary(op: ast.unaryop, operand: Any) -> Any:
 
 
 def compare(op: ast.cmpop, left: Any, right: Any) -> Any:
-    if isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS):
-        if not isinstance(op, ast.Is | ast.IsNot | ast.In | ast.NotIn):
-            check_broadcast(left, right)
+    is_array = isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS)
+    if is_array and not isinstance(op, ast.Is | ast.IsNot | ast.In | ast.NotIn):
+        check_broadcast(left, right)
     return checked_result(COMPARE[type(op)](left, right))
 
 

@@ -22,7 +22,9 @@ from gradtrace.sandbox import attribute_refusal
 _words = str.split
 
 DATA: dict[str, frozenset[str]] = {
-    "tensor": frozenset(_words("shape dtype device ndim requires_grad grad grad_fn is_leaf T mT H data is_cuda")),
+    "tensor": frozenset(
+        _words("shape dtype device ndim requires_grad grad grad_fn is_leaf T mT H data is_cuda")
+    ),
     "size": frozenset(),
     "dtype": frozenset(_words("is_floating_point is_signed itemsize")),
     "device": frozenset(_words("type index")),
@@ -102,7 +104,9 @@ def set_attribute(target: object, name: str, value: object) -> None:
     if name != "requires_grad" or not isinstance(target, torch.Tensor):
         raise GradtraceError("not_allowed", "assign_not_allowed", {"attr": name})
     if not isinstance(value, bool):
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "requires_grad must be True or False"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "requires_grad must be True or False"}
+        )
     target.requires_grad = value
 
 

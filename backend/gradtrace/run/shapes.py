@@ -91,7 +91,10 @@ def check_matmul(a: object, b: object) -> None:
     right = sb if len(sb) > 1 else (*sb, 1)
     if left[-1] != right[-2]:
         raise GradtraceError(
-            "runtime", "matmul_shape", {"detail": f"{list(sa)} @ {list(sb)}"}, detail=f"{list(sa)} @ {list(sb)}"
+            "runtime",
+            "matmul_shape",
+            {"detail": f"{list(sa)} @ {list(sb)}"},
+            detail=f"{list(sa)} @ {list(sb)}",
         )
     batch = broadcast(left[:-2], right[:-2])
     if batch is None:
@@ -136,7 +139,9 @@ def arange_length(args: Sequence[Any], kwargs: dict[str, Any]) -> int:
     for key in ("start", "end", "step"):
         if key in kwargs:
             values.append(kwargs[key])
-    start, end, step = (0, values[0], 1) if len(values) == 1 else (*values[:2], values[2] if len(values) > 2 else 1)
+    start, end, step = (
+        (0, values[0], 1) if len(values) == 1 else (*values[:2], values[2] if len(values) > 2 else 1)
+    )
     start, end, step = (_number(v) for v in (start, end, step))
     if step == 0 or not all(math.isfinite(v) for v in (start, end, step)):
         return 0  # torch raises its own error

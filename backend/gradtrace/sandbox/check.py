@@ -14,8 +14,8 @@ from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.sandbox import messages as _messages  # noqa: F401  (registers the catalog)
 from gradtrace.sandbox.program import Program, split_lines
 from gradtrace.sandbox.rules import ALLOWED_NODES, SPECIFIC_REFUSALS, syntax_name
-from gradtrace.sandbox.walk import check_node, stored_names
 from gradtrace.sandbox.static_sizes import check_constants
+from gradtrace.sandbox.walk import check_node, stored_names
 
 
 def check(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
@@ -34,7 +34,25 @@ def check(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
         if error is not None:
             raise error.with_span(program.span(node))
     check_constants(program, limits)
+    _check_loop_control(program, program.tree.body, in_loop=False)
     return program
+
+
+def _check_loop_control(program: Program, body: list[ast.stmt], *, in_loop: bool) -> None:
+    """``break``/``continue`` outside a loop parse fine but are errors in Python."""
+    for stmt in body:
+        if isinstance(stmt, ast.Break | ast.Continue) and not in_loop:
+            what = "break" if isinstance(stmt, ast.Break) else "continue"
+            raise GradtraceError(
+                "syntax", "syntax_error", {"reason": f"'{what}' outside loop"}, program.span(stmt)
+            )
+        if isinstance(stmt, ast.For):
+            _check_loop_control(program, stmt.body, in_loop=True)
+        elif isinstance(stmt, ast.If):
+            _check_loop_control(program, stmt.body, in_loop=in_loop)
+            _check_loop_control(program, stmt.orelse, in_loop=in_loop)
+        elif isinstance(stmt, ast.With):
+            _check_loop_control(program, stmt.body, in_loop=in_loop)
 
 
 def _check_text(source: str, limits: Limits) -> None:
@@ -57,7 +75,9 @@ def _check_brackets(source: str, limit: int) -> None:
             if char in "([{":
                 depth += 1
                 if depth > limit:
-                    raise GradtraceError("limit", "too_deep", {"limit": limit}, Span(line_no, col, line_no, col + 1))
+                    raise GradtraceError(
+                        "limit", "too_deep", {"limit": limit}, Span(line_no, col, line_no, col + 1)
+                    )
             elif char in ")]}":
                 depth = max(depth - 1, 0)
 

@@ -35,6 +35,8 @@ MESSAGES: dict[str, messages.Entry] = {
     "too_many_nodes": {
         "en": "The program is too large to check ({limit} syntax elements at most).",
         "ko": "프로그램이 너무 커서 검사할 수 없습니다 (구문 요소 최대 {limit}개).",
+        "hint_en": "Keep only the part of the lesson you want to see as a graph.",
+        "hint_ko": "그래프로 보고 싶은 부분만 남겨 보세요.",
     },
     "int_too_large": {
         "en": "This integer would be too large (more than {limit} bits).",
@@ -53,7 +55,8 @@ MESSAGES: dict[str, messages.Entry] = {
         "ko": "`{what}` 문법은 여기서 지원하지 않습니다.",
         "hint_en": _SHARED_SERVER_EN
         + " Use assignments, if, for over range/lists, with torch.no_grad(), print.",
-        "hint_ko": _SHARED_SERVER_KO + " 대입, if, range/리스트에 대한 for, with torch.no_grad(), print를 쓰세요.",
+        "hint_ko": _SHARED_SERVER_KO
+        + " 대입, if, range/리스트에 대한 for, with torch.no_grad(), print를 쓰세요.",
     },
     "def_not_allowed": {
         "en": "Defining functions (`def`) is not supported here.",
@@ -90,6 +93,8 @@ MESSAGES: dict[str, messages.Entry] = {
     "global_not_allowed": {
         "en": "`global` and `nonlocal` are not supported here.",
         "ko": "`global`, `nonlocal`은 여기서 지원하지 않습니다.",
+        "hint_en": "The program has a single namespace: assign the variable directly.",
+        "hint_ko": "프로그램에는 이름 공간이 하나뿐입니다. 변수에 바로 대입하세요.",
     },
     "generator_not_allowed": {
         "en": "Generators (`yield`, `(... for ...)`) are not supported here.",
@@ -100,6 +105,8 @@ MESSAGES: dict[str, messages.Entry] = {
     "async_not_allowed": {
         "en": "`async`/`await` is not supported here.",
         "ko": "`async`/`await`는 여기서 지원하지 않습니다.",
+        "hint_en": "Programs run step by step; write the statements without async/await.",
+        "hint_ko": "프로그램은 한 단계씩 실행됩니다. async/await 없이 작성하세요.",
     },
     "import_not_allowed": {
         "en": "Importing `{module}` is not allowed.",
@@ -126,7 +133,8 @@ MESSAGES: dict[str, messages.Entry] = {
     "attribute_not_allowed": {
         "en": "`{attr}` is not available on {owner}.",
         "ko": "{owner}에서는 `{attr}`을(를) 쓸 수 없습니다.",
-        "hint_en": "Only the tensor, module and optimizer features of the PyTorch basics course are available.",
+        "hint_en": "Only the tensor, module and optimizer features of the PyTorch basics course "
+        + "are available.",
         "hint_ko": "PyTorch 기초 과정의 텐서, 모듈, 옵티마이저 기능만 쓸 수 있습니다.",
     },
     "file_access_not_allowed": {
@@ -139,7 +147,8 @@ MESSAGES: dict[str, messages.Entry] = {
         "en": "`{name}` changes global PyTorch settings, which is not allowed here.",
         "ko": "`{name}`은(는) PyTorch 전역 설정을 바꾸므로 여기서 쓸 수 없습니다.",
         "hint_en": "Pass dtype=... or device=... to each call instead; torch.manual_seed(n) is allowed.",
-        "hint_ko": "대신 각 호출에 dtype=... 이나 device=... 를 넘기세요. torch.manual_seed(n)은 쓸 수 있습니다.",
+        "hint_ko": "대신 각 호출에 dtype=... 이나 device=... 를 넘기세요. "
+        + "torch.manual_seed(n)은 쓸 수 있습니다.",
     },
     "compile_not_allowed": {
         "en": "`torch.compile` is not supported here.",

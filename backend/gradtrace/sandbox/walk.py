@@ -213,7 +213,7 @@ def _formatted(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
     if not all(isinstance(p, ast.Constant) and isinstance(p.value, str) for p in parts):
         return _not_allowed("format_not_allowed", spec="{...}")
-    text = "".join(p.value for p in parts if isinstance(p, ast.Constant))
+    text = "".join(str(p.value) for p in parts if isinstance(p, ast.Constant))
     if not FORMAT_SPEC.fullmatch(text):
         return _not_allowed("format_not_allowed", spec=text)
     return None

@@ -82,7 +82,7 @@ function operandText(index, id) {
 
 function forwardStep(index, op) {
   const step = emptyStep('forward', op.id);
-  const inputs = [...(index.inputsOf.get(op.id) || [])].sort((a, b) => a.slot - b.slot);
+  const inputs = [...(index.inputsOf.get(op.id) || [])].sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0));
   const outputs = index.outputsOf.get(op.id) || [];
   step.focus = [op.id, ...inputs.map((e) => e.source), ...outputs.map((e) => e.target)];
   step.flows = [...inputs, ...outputs].map((e) => ({ id: e.id, direction: 'forward' }));
@@ -121,7 +121,7 @@ function gradTracker(index, order) {
 function backwardStep(index, op, root, tracker) {
   if (isAccumulate(op)) return accumulateStep(index, op);
   const step = emptyStep('backward', op.id);
-  const inputs = [...(index.inputsOf.get(op.id) || [])].sort((a, b) => a.slot - b.slot);
+  const inputs = [...(index.inputsOf.get(op.id) || [])].sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0));
   const outputs = index.outputsOf.get(op.id) || [];
   const outName = outputs.length ? tensorName(index, outputs[0].target) : op.label;
   step.focus = [op.id, ...outputs.map((e) => e.target), ...inputs.map((e) => e.source)];

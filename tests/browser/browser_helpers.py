@@ -54,3 +54,17 @@ def screenshot(page: Any, name: str) -> Path:
 def curriculum() -> list[dict[str, Any]]:
     data = json.loads((ROOT / "backend" / "gradtrace" / "core" / "curriculum.json").read_text("utf-8"))
     return list(data["examples"])
+
+
+def wait_until(page: Any, expression: str, timeout: float = 30.0) -> Any:
+    """Polls a JS expression until truthy (page.wait_for_function needs eval, which our CSP forbids)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(100)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_helpers import ARTIFACTS, PageErrors, new_page
 
 ROOT = Path(__file__).resolve().parents[2]

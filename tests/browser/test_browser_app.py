@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from browser_helpers import PageErrors, new_page, open_app, screenshot
+from browser_helpers import PageErrors, new_page, open_app, screenshot, wait_until
 
 POLY = "import torch\nx = torch.tensor(2.0, requires_grad=True)\ny = x ** 2 + 3 * x + 1\ny.backward()\n"
 BROKEN = "import torch\nx = torch.tensor(2.0, requires_grad=True)\ny = (x ** 2 +\nz = 1\n"
@@ -26,7 +26,7 @@ def current_step(page: Any) -> int:
 
 
 def tensor_node(page: Any, name: str) -> Any:
-    return page.locator(".graph-svg .node.tensor").filter(has=page.locator(".t-title", has_text=name)).first
+    return page.locator(f'.graph-svg .node.tensor:has(.t-title:text-is("{name}"))').first
 
 
 def test_stepping_poly_example_to_the_end_shows_x_grad_7(server: str, page: Any,
@@ -42,7 +42,7 @@ def test_stepping_poly_example_to_the_end_shows_x_grad_7(server: str, page: Any,
         page.keyboard.press("ArrowRight")
     assert current_step(page) == end
     assert "grad-shown" in (x.get_attribute("class") or "")
-    assert x.locator(".grad-block").inner_text().strip() == "7"
+    assert x.locator(".grad-block").text_content().strip() == "7"
     narration = page.locator("#narration").inner_text()
     assert "x.grad = 7" in narration
     screenshot(page, "poly-end")
@@ -67,7 +67,7 @@ def test_forward_values_appear_as_they_are_computed(server: str, page: Any) -> N
     page.locator("#graph-view").focus()
     page.keyboard.press("End")
     assert "pending" not in (y.get_attribute("class") or "")
-    assert y.locator(".value-block").inner_text().strip() == "11"
+    assert y.locator(".value-block").text_content().strip() == "11"
 
 
 def test_syntax_error_shows_at_its_line(server: str, page: Any, page_errors: PageErrors) -> None:
@@ -102,7 +102,7 @@ def test_share_link_restores_program_and_step(server: str, browser: Any, page: A
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     page.locator("#copy-link").click()
-    page.wait_for_function("document.getElementById('copy-link').dataset.link")
+    wait_until(page, "document.getElementById('copy-link').dataset.link")
     link = page.eval_on_selector("#copy-link", "el => el.dataset.link")
     assert "step=5" in link
     other = new_page(browser, PageErrors())
@@ -132,12 +132,12 @@ def test_language_switch_changes_ui_text(server: str, page: Any) -> None:
     assert page.locator("#run-button").inner_text().startswith("Run")
     english = page.locator("#narration").inner_text()
     page.locator("#lang-select").select_option("ko")
-    page.wait_for_function("document.documentElement.lang === 'ko'")
+    wait_until(page, "document.documentElement.lang === 'ko'")
     assert page.locator("#run-button").inner_text().startswith("실행")
     assert page.locator("#present-toggle").inner_text() == "발표 모드"
     korean = page.locator("#narration").inner_text()
     assert korean != english and "순전파" in korean
-    page.wait_for_function("location.search.includes('lang=ko')")
+    wait_until(page, "location.search.includes('lang=ko')")
     screenshot(page, "korean")
 
 
@@ -145,7 +145,7 @@ def test_default_language_follows_the_browser(server: str, browser: Any) -> None
     page = new_page(browser, PageErrors(), locale="ko-KR")
     try:
         page.goto(f"{server}/")
-        page.wait_for_function("document.documentElement.lang === 'ko'")
+        wait_until(page, "document.documentElement.lang === 'ko'")
         assert page.locator("#run-button").inner_text().startswith("실행")
         font = page.evaluate("document.fonts.check('16px \"Noto Sans KR\"', '한국어')")
         assert font
@@ -214,7 +214,7 @@ def test_ctrl_enter_runs_the_program(server: str, page: Any) -> None:
     page.keyboard.press("Control+End")
     page.keyboard.type("\nz = y * 2\n")
     page.keyboard.press("Control+Enter")
-    page.wait_for_function(
+    wait_until(page,
         "document.body.dataset.status === 'ready' && location.search.includes('z%20%3D%20y')"
     )
     page.wait_for_selector(".graph-svg .node.tensor >> text=z")
@@ -247,8 +247,8 @@ def test_every_control_has_an_accessible_name_and_is_keyboard_reachable(server: 
 def test_raw_autograd_view_shows_grad_fn_nodes_only(server: str, page: Any) -> None:
     open_app(page, f"{server}/?example=autograd-poly")
     page.locator("#view-toggle").click()
-    page.wait_for_function("location.search.includes('view=raw')")
-    page.wait_for_function("document.querySelectorAll('.graph-svg .node.tensor').length === 0")
+    wait_until(page, "location.search.includes('view=raw')")
+    wait_until(page, "document.querySelectorAll('.graph-svg .node.tensor').length === 0")
     assert page.locator(".graph-svg .node.op").count() >= 4
     assert page.locator(".graph-svg .node.op.accumulate").count() == 1
 

@@ -111,6 +111,29 @@ def address_space_net() -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+WARM_UP = """
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+opt = optim.SGD(model.parameters(), lr=0.1)
+x = torch.randn(3, 4)
+loss = F.mse_loss(model(x), torch.zeros(3, 1))
+opt.zero_grad()
+loss.backward()
+opt.step()
+a = np.zeros(3)
+print(f"{loss.item():.3f}", math.sqrt(2), x.numpy().shape, [i for i in range(3)])
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_up() -> None:
+    """Lazy imports and first-call set-up inside torch are not the cost of a refusal."""
+    from gradtrace.run import execute
+    from gradtrace.sandbox import check
+
+    result = execute(check(WARM_UP), device="cpu", seed=0)
+    assert "loss" in result.variables
+
+
 @pytest.fixture(autouse=True)
 def no_interactive_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:

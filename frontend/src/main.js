@@ -1,7 +1,7 @@
 // The app: wires the editor, the API, layout, rendering, the timeline and the UI together.
 import { BusyError, NetworkError, ProgramError, fetchDevices, fetchExamples, fetchGraph } from './api.js';
 import { buildView, hasModules, indexGraph } from './graph/model.js';
-import { applyToPage, browserLanguage, currentLang, setLang, t } from './i18n.js';
+import { applyToPage, browserLanguage, currentLang, pick, setLang, t } from './i18n.js';
 import { warmUpElk } from './layout/elkClient.js';
 import { layoutGraph } from './layout/index.js';
 import { createSvgRenderer, measureView } from './render/svg.js';
@@ -19,6 +19,8 @@ import { downloadDot, downloadJson, downloadPng, downloadSvg } from './ui/downlo
 const MIN_LABEL_SCALE = { normal: 1, presenter: 1.75 };
 
 const $ = (id) => document.getElementById(id);
+/** A developer override for measuring (`?layout=elk` or `?layout=fast`); not part of share links. */
+const LAYOUT_OVERRIDE = new URLSearchParams(location.search).get('layout');
 
 const app = {
   graph: null,
@@ -80,6 +82,7 @@ async function run({ step = 0 } = {}) {
 }
 
 async function showGraph(graph, step) {
+  const received = performance.now();
   app.graph = graph;
   app.index = indexGraph(graph, getState().code);
   app.selected = null;
@@ -91,8 +94,15 @@ async function showGraph(graph, step) {
   const steps = buildTimeline(app.index);
   player.load(steps, app.view.alias, computedLater(app.index));
   updateScrubber(steps.length);
-  $('graph-empty').hidden = true;
+  showNotes();
+  $('graph-empty').hidden = graph.nodes.length > 0;
   player.goTo(step);
+  await nextPaint();
+  document.body.dataset.renderMs = String(Math.round(performance.now() - received));
+}
+
+function nextPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
 /** Builds the current view (tensor/raw, collapsed or not), lays it out and draws it. */
@@ -103,7 +113,7 @@ async function drawView() {
   const nodes = view.nodes.map((n) => ({ id: n.id, width: measured.boxes.get(n.id).width, height: measured.boxes.get(n.id).height }));
   const edges = view.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, label: measured.labels.get(e.id) }));
   const started = performance.now();
-  const layout = await layoutGraph(nodes, edges);
+  const layout = await layoutGraph(nodes, edges, { engine: LAYOUT_OVERRIDE });
   const laidOut = performance.now();
   renderer.draw(view, layout, measured, app.index);
   app.view = view;
@@ -156,6 +166,14 @@ function showError(error) {
     console.warn(error);
   }
   box.hidden = false;
+}
+
+/** The server's notes about the graph (e.g. why there is no autograd graph), in the UI language. */
+function showNotes() {
+  const notes = (app.graph?.notes || []).map((note) => pick(note.message)).filter(Boolean);
+  $('notes').hidden = !notes.length;
+  $('notes').replaceChildren(...notes.map((text) => Object.assign(document.createElement('p'), { textContent: text })));
+  if (app.graph && !app.graph.nodes.length) $('graph-empty').textContent = notes[0] || t('emptyGraph');
 }
 
 function clearError() {
@@ -234,6 +252,7 @@ function applyLanguage() {
   fillExamples($('example-select'), app.examples, getState().example);
   narration.refresh();
   panel.refresh();
+  showNotes();
   if (player.count) $('step-counter').textContent = t('stepOf', { step: player.current, total: player.count - 1 });
   $('play').setAttribute('aria-label', t(player.playing ? 'pause' : 'play'));
 }

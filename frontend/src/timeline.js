@@ -205,7 +205,9 @@ export function gradOf(index, tensorId) {
 }
 
 function rootOf(index) {
-  return index.graph.backward_passes?.[0]?.root ?? index.graph.output;
+  const { graph } = index;
+  if (graph.backward_passes?.length) return graph.backward_passes[0].root;
+  return graph.backward_order?.length ? graph.output : null;
 }
 
 /**

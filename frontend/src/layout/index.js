@@ -12,9 +12,11 @@ const pending = new Map();
 /**
  * @param {{id:string, width:number, height:number}[]} nodes
  * @param {{id:string, source:string, target:string, label?:{text:string, width:number, height:number}}[]} edges
+ * @param {{engine?: 'elk'|'fast'|null}} [options] force an engine (measuring); default: by size
  */
-export async function layoutGraph(nodes, edges) {
-  if (nodes.length > FAST_LAYOUT_OVER) return runFast(nodes, edges);
+export async function layoutGraph(nodes, edges, { engine = null } = {}) {
+  const fast = engine ? engine === 'fast' : nodes.length > FAST_LAYOUT_OVER;
+  if (fast) return runFast(nodes, edges);
   return runElkLayout(nodes, edges);
 }
 

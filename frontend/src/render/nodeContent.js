@@ -63,7 +63,7 @@ export function tensorBox(node, grad, { compact = false, name }) {
   const valueSize = blockSize(value);
   const gradSize = gradShape ? blockSize(gradShape) : { w: 0, h: 0 };
   const gradHeight = gradShape ? Math.max(gradSize.h, 28) + 10 : 0;
-  const width = Math.max(150, textWidth(name, FONT.title) + 44, textWidth(meta, FONT.meta) + 2 * PAD, valueSize.w + 2 * PAD, gradSize.w + 60);
+  const width = Math.max(150, textWidth(name, FONT.title) * 1.08 + 2 * PAD + 34, textWidth(meta, FONT.meta) + 2 * PAD, valueSize.w + 2 * PAD, gradSize.w + 60);
   const height = PAD + 28 + 22 + 6 + valueSize.h + gradHeight + PAD;
   return { width: Math.ceil(width), height: Math.ceil(height), meta, value, valueSize, gradShape, compact };
 }

@@ -16,7 +16,7 @@ import torch
 from gradtrace.core.errors import Span
 from gradtrace.tracer.nodes import is_accumulate, op_label, output_meta, sequence_nr
 from gradtrace.tracer.record import Key, Node, PassRecord, State, tensor_key
-from gradtrace.tracer.summary import Summaries, Summary, dtype_name
+from gradtrace.tracer.summary import COMPACT, FULL, Summaries, Summary, dtype_name
 
 Dict = dict[str, Any]
 
@@ -51,6 +51,7 @@ class GraphBuilder:
         self,
         state: State,
         nodes: list[Node],
+        children: dict[Node, tuple[tuple[Node | None, int], ...]],
         passes: list[PassRecord],
         summaries: Summaries,
         *,
@@ -60,6 +61,7 @@ class GraphBuilder:
     ) -> None:
         self.s = state
         self.walked = nodes
+        self.children = children
         self.passes = passes
         self.sm = summaries
         self.output_key: Key | None = tensor_key(output) if output is not None else None
@@ -123,7 +125,7 @@ class GraphBuilder:
             self._inputs(node)
         self._variables_and_cuts()
         self._ensure_output()
-        self.sm.flush()
+        self.sm.flush(FULL if self.detail else COMPACT)
         self._chain_steps()
         return {
             "nodes": self.nodes,
@@ -137,7 +139,7 @@ class GraphBuilder:
     def _needed_slots(self) -> dict[Node, set[int]]:
         needed: dict[Node, set[int]] = {}
         for node in self.walked:
-            for child, nr in node.next_functions:
+            for child, nr in self.children[node]:
                 if child is not None:
                     needed.setdefault(child, set()).add(nr)
         for key in self.s.values:
@@ -168,37 +170,46 @@ class GraphBuilder:
         self.nodes.append(op)
 
     def _outputs(self, node: Node, slots: set[int] | tuple[()]) -> None:
-        metas: list[Any] | None = None
+        """The tensors a node made: known from the forward, else from its gradient or metadata."""
         grads = self.grads.get(node)
+        go = grads[1] if grads is not None else []
         if len(slots) > 1 or (slots and max(slots) > 0):
-            metas = output_meta(node)
-            self.nodes[-1]["num_outputs"] = max(len(metas), max(slots) + 1)
+            self.nodes[-1]["num_outputs"] = max(len(output_meta(node)), max(slots) + 1)
         record = self.s.ops.get(node)
-        for slot in sorted(slots):
+        span = _span(record.span) if record is not None else None
+        module = record.module if record is not None else None
+        op_id = self.op_ids[node]
+        for slot in slots if len(slots) == 1 else sorted(slots):
             key: Key = (node, slot)
             value = self.s.values.get(key)
-            if value is None and key == self.output_key:
+            is_output = key == self.output_key
+            if value is None and is_output:
                 value = self.output
+            grad = go[slot] if slot < len(go) else None
             t = self._new_tensor(key)
-            _put(t, "name", self.s.names.get(key))
-            t["role"] = "output" if key == self.output_key else "intermediate"
-            if value is not None:
-                t.update(shape=list(value.shape), dtype=dtype_name(value.dtype), device=str(value.device))
-            else:
-                metas = metas if metas is not None else output_meta(node)
-                meta = metas[slot] if slot < len(metas) else None
-                shape, dtype, device = meta if meta is not None else ([], "unknown", "unknown")
-                t.update(shape=shape, dtype=dtype, device=device)
-            t.update(requires_grad=True, is_leaf=False, grad_fn=self.op_ids[node])
+            name = self.s.names.get(key)
+            if name is not None:
+                t["name"] = name
+            t["role"] = "output" if is_output else "intermediate"
+            t["shape"] = t["dtype"] = t["device"] = None  # set by the summaries' flush
+            t["requires_grad"] = True
+            t["is_leaf"] = False
+            t["grad_fn"] = op_id
             if slot:
                 t["output_nr"] = slot
-            t["value"] = self._summ(value)
-            grad = grads[1][slot] if grads is not None and slot < len(grads[1]) else None
-            _put(t, "grad", self._summ(grad))
-            if record is not None:
-                _put(t, "span", _span(record.span))
-                _put(t, "module", record.module)
-            self._edge(self.op_ids[node], t["id"], "output", slot)
+            if value is not None:
+                t["value"] = self.sm.add(value, describe=t)
+            else:
+                t["value"] = None
+                if grad is None:
+                    t["shape"], t["dtype"], t["device"] = _describe(node, slot)
+            if grad is not None:
+                t["grad"] = self.sm.add(grad, describe=t if value is None else None)
+            if span is not None:
+                t["span"] = span
+            if module is not None:
+                t["module"] = module
+            self._edge(op_id, t["id"], "output", slot)
 
     def _leaf(self, node: Node) -> None:
         var: torch.Tensor = node.variable
@@ -214,13 +225,13 @@ class GraphBuilder:
         _put(t, "name", self.s.names.get(key) or param)
         t.update(
             role="param" if param is not None or isinstance(var, torch.nn.Parameter) else "leaf",
-            shape=list(var.shape),
-            dtype=dtype_name(var.dtype),
-            device=str(var.device),
+            shape=None,  # shape, dtype and device: set with the value's summary
+            dtype=None,
+            device=None,
             requires_grad=True,
             is_leaf=True,
             grad_fn=self.op_ids[node],
-            value=self._summ(known[1] if known is not None else var),
+            value=self.sm.add(known[1] if known is not None else var, describe=t),
         )
         _put(t, "grad", self._summ(grad))
         _put(t, "span", _span(self.s.spans.get(key)))
@@ -235,7 +246,7 @@ class GraphBuilder:
         upstream = grads[1][0] if grads is not None and len(grads[1]) == 1 else None
         record = self.s.ops.get(node)
         constants = dict(record.constants) if record is not None else {}
-        for i, (child, nr) in enumerate(node.next_functions):
+        for i, (child, nr) in enumerate(self.children[node]):
             if child is None:
                 if i in constants:
                     self._edge(self._constant(constants[i]), op_id, "input", i)
@@ -357,6 +368,13 @@ class GraphBuilder:
             edge["chain"] = {"upstream": upstream, "local": _num(local), "product": product}
 
 
+def _describe(node: Node, slot: int) -> tuple[list[int], str, str]:
+    """Shape, dtype and device of a node's output that no tensor we hold shows: its metadata."""
+    metas = output_meta(node)
+    meta = metas[slot] if slot < len(metas) else None
+    return meta if meta is not None else ([], "unknown", "unknown")
+
+
 def _scalar(t: torch.Tensor | None) -> bool:
     return t is not None and t.numel() == 1
 
@@ -372,4 +390,4 @@ def _num(v: float) -> float | str:
         return "NaN"
     if v in (float("inf"), float("-inf")):
         return "Infinity" if v > 0 else "-Infinity"
-    return v
+    return float(f"{v:.8g}")

@@ -44,6 +44,18 @@ def paused() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The collector's passes over thousands of young tensors and dicts cost more than the trace."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Capture:
     """Records a run and turns it into the graph dict; satisfies ``RunObserver``."""
 
@@ -172,7 +184,7 @@ class Capture:
         device: str | None = None,
     ) -> dict[str, Any]:
         """The graph dict of ``output`` (see ``gradtrace.schema.GraphModel``)."""
-        with paused():
+        with paused(), gc_paused():
             for name, value in (names or {}).items():
                 if name not in self.state.variables:
                     self.assigned(name, value, (spans or {}).get(name))
@@ -209,7 +221,14 @@ class Capture:
         if not detail:
             notes.append(note("compact"))
         builder = GraphBuilder(
-            self.state, nodes, passes, self.summaries, output=output, params=params, detail=detail
+            self.state,
+            nodes,
+            self.walk.children,
+            passes,
+            self.summaries,
+            output=output,
+            params=params,
+            detail=detail,
         )
         graph = builder.build()
         if not nodes:

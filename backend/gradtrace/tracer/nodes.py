@@ -29,12 +29,15 @@ def op_label(op: str) -> str:
     return _CAMEL.sub("_", base).lower()
 
 
+ACCUMULATE = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
+
+
 def is_accumulate(node: Node) -> bool:
-    return type(node).__name__ == "AccumulateGrad"
+    return type(node) is ACCUMULATE
 
 
 def sequence_nr(node: Node) -> int | None:
-    return None if is_accumulate(node) else int(node._sequence_nr())
+    return None if type(node) is ACCUMULATE else int(node._sequence_nr())
 
 
 def output_meta(node: Node) -> list[tuple[list[int], str, str] | None]:

@@ -1,29 +1,46 @@
 """Tensor values kept small enough to ship: the data up to a cap, else head + statistics.
 
 Summaries are the tracer's main cost on big graphs, so they are made in batches:
-``Summaries.add`` hands back the summary dict at once and fills it at ``flush``,
-where small tensors of one shape and dtype are stacked and converted with a
-single ``tolist``. JSON has no NaN or infinity: those become the strings
-``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (see ``gradtrace.schema.Number``).
+``Summaries.add`` hands back an empty dict at once and ``flush`` fills it, where
+tensors of one shape and dtype are stacked, reduced together and converted with
+a single ``tolist``. Float values are rounded to 8 significant digits (float32
+holds about 7), so ``0.1`` ships as ``0.1``, not ``0.10000000149011612``. JSON
+has no NaN or infinity: those become ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-CAP = 64  # elements shipped in full
-HEAD = 8  # elements shown of a larger tensor
-GRID = 16  # rows and columns of the heatmap of a larger 2-D tensor
-
 Summary = dict[str, Any]
+Pending = list[tuple[torch.Tensor, Summary, dict[str, Any] | None]]
 _NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How much of each tensor to ship."""
+
+    cap: int = 64  # elements shipped in full
+    head: int = 8  # first elements shown of a larger tensor
+    grid: int = 16  # rows and columns of the heatmap of a larger 2-D tensor (0: none)
+
+
+FULL = Detail()
+COMPACT = Detail(cap=8, head=4, grid=0)  # for graphs of many thousands of nodes
+CAP = FULL.cap
 
 
 def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+    return name
 
 
 def clean(value: Any) -> Any:
@@ -39,75 +56,106 @@ def _readable(t: torch.Tensor) -> bool:
     return t.layout == torch.strided and t.device.type != "meta" and not t.is_complex()
 
 
+def rounded(x: torch.Tensor, digits: int = 8) -> torch.Tensor:
+    """``x`` (float64) rounded to ``digits`` significant digits; NaN, ±Inf and 0 unchanged."""
+    ax = x.abs()
+    ok = torch.isfinite(x) & (ax > 0)
+    k = digits - 1 - torch.floor(torch.log10(torch.where(ok, ax, torch.ones_like(ax))))
+    up = torch.pow(10.0, k.clamp(min=0))  # exact powers of ten for both directions
+    down = torch.pow(10.0, (-k).clamp(min=0))
+    r = torch.where(k >= 0, torch.round(x * up) / up, torch.round(x / down) * down)
+    return torch.where(ok, r, x)
+
+
 class Summaries:
     """Collects tensors to summarize and fills their summary dicts in one pass."""
 
-    def __init__(self, cap: int = CAP) -> None:
-        self.cap = cap
-        self._small: dict[tuple[Any, ...], list[tuple[torch.Tensor, Summary]]] = {}
-        self._large: list[tuple[torch.Tensor, Summary]] = []
+    def __init__(self) -> None:
+        self._pending: Pending = []
 
-    def add(self, t: torch.Tensor) -> Summary:
-        """The summary of ``t`` (filled in by ``flush``); safe to call under any grad mode."""
-        t = t.detach()
-        numel = t.numel()
-        summary: Summary = {"shape": list(t.shape), "dtype": dtype_name(t.dtype), "numel": numel}
-        if not _readable(t) or numel == 0:
-            if numel == 0:
-                summary["data"] = clean(t.tolist()) if _readable(t) else None
-            return summary
-        if numel <= self.cap:
-            self._small.setdefault((t.shape, t.dtype, t.device), []).append((t, summary))
-        else:
-            self._large.append((t, summary))
+    def add(self, t: torch.Tensor, describe: dict[str, Any] | None = None) -> Summary:
+        """The summary of ``t``: an empty dict now, filled in by ``flush``.
+
+        ``describe``, a tensor node, gets ``shape``, ``dtype`` and ``device`` at the same
+        time: reading them once per group is cheaper than once per tensor.
+        """
+        summary: Summary = {}
+        self._pending.append((t, summary, describe))
         return summary
 
-    def flush(self) -> None:
+    def flush(self, detail: Detail = FULL) -> None:
+        groups: dict[tuple[Any, ...], Pending] = {}
+        for item in self._pending:
+            t = item[0]
+            groups.setdefault((t.shape, t.dtype, t.device), []).append(item)
+        self._pending = []
         with torch.no_grad():
-            for group in self._small.values():
-                _fill_small(group)
-            for t, summary in self._large:
-                _fill_large(t, summary)
-        self._small.clear()
-        self._large.clear()
+            for (shape, dtype, device), group in groups.items():
+                _fill_group(list(shape), dtype, str(device), group, detail)
 
 
-def _fill_small(group: list[tuple[torch.Tensor, Summary]]) -> None:
-    stacked = torch.stack([t for t, _ in group]).cpu()
-    values = stacked.tolist()
-    if stacked.is_floating_point() and not bool(torch.isfinite(stacked).all()):
-        values = clean(values)
-    for (_, summary), value in zip(group, values, strict=True):
-        summary["data"] = value
+def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: Pending, detail: Detail) -> None:
+    numel = math.prod(shape)
+    name = dtype_name(dtype)
+    base = {"shape": shape, "dtype": name, "numel": numel}
+    for _, summary, describe in group:
+        summary.update(base)
+        if describe is not None:
+            describe["shape"], describe["dtype"], describe["device"] = shape, name, device
+    if numel == 0 or not _readable(group[0][0]):
+        return
+    stacked = torch.stack([item[0].detach() for item in group])
+    if numel <= detail.cap:
+        for (_, summary, _d), value in zip(group, _values(stacked, dtype), strict=True):
+            summary["data"] = value
+        return
+    _fill_large(stacked.reshape(len(group), numel), shape, group, detail)
 
 
-def _fill_large(t: torch.Tensor, summary: Summary) -> None:
-    flat = t.reshape(-1)
-    summary["head"] = clean(flat[:HEAD].cpu().tolist())
-    x = flat.double() if t.dtype != torch.float64 else flat
-    nan = torch.isnan(x)
-    inf = torch.isinf(x)
-    finite = x[~(nan | inf)]
-    if finite.numel():
-        std = finite.std() if finite.numel() > 1 else finite.new_zeros(())
-        parts = torch.stack([finite.min(), finite.max(), finite.mean(), std])
-        lo, hi, mean, sd = clean(parts.cpu().tolist())
-    else:
-        lo = hi = mean = sd = None
-    stats = {"min": lo, "max": hi, "mean": mean, "std": sd}
-    n_nan, n_inf = int(nan.sum()), int(inf.sum())
-    if n_nan:
-        stats["nan"] = n_nan
-    if n_inf:
-        stats["inf"] = n_inf
-    summary["stats"] = stats
-    if t.dim() == 2:
-        summary["grid"] = _grid(t)
+def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:
+    if not stacked.is_floating_point():
+        out: list[Any] = stacked.cpu().tolist()
+        return out
+    x = stacked.double().cpu()
+    if dtype != torch.float64:
+        x = rounded(x)
+    values = x.tolist()
+    return values if bool(torch.isfinite(x).all()) else clean(values)
 
 
-def _grid(t: torch.Tensor) -> dict[str, Any]:
-    """Mean of each block of a 2-D tensor, at most GRID × GRID cells (NaN stays NaN)."""
-    rows, cols = min(GRID, t.shape[0]), min(GRID, t.shape[1])
-    x = t.detach().double().cpu()[None, None]
-    pooled = torch.nn.functional.adaptive_avg_pool2d(x, (rows, cols))[0, 0]
-    return {"rows": rows, "cols": cols, "data": clean(pooled.tolist())}
+def _fill_large(flat: torch.Tensor, shape: list[int], group: Pending, detail: Detail) -> None:
+    """Head, statistics (over the finite values) and, for 2-D, a heatmap grid; all rows at once."""
+    heads = _values(flat[:, : detail.head], flat.dtype)
+    x = flat.double()
+    nan, inf = torch.isnan(x), torch.isinf(x)
+    finite = ~(nan | inf)
+    count = finite.sum(1)
+    zeros = torch.zeros_like(x)
+    mean = torch.where(finite, x, zeros).sum(1) / count.clamp(min=1)
+    var = torch.where(finite, (x - mean[:, None]) ** 2, zeros).sum(1) / (count - 1).clamp(min=1)
+    lo = torch.where(finite, x, torch.full_like(x, math.inf)).amin(1)
+    hi = torch.where(finite, x, torch.full_like(x, -math.inf)).amax(1)
+    stats = torch.stack([lo, hi, mean, var.sqrt()], 1)
+    stats = torch.where(count[:, None] > 0, stats, torch.full_like(stats, math.nan))
+    rows = _values(stats, flat.dtype)
+    counts = torch.stack([nan.sum(1), inf.sum(1), count], 1).cpu().tolist()
+    grids = _grids(x, shape, detail.grid) if detail.grid and len(shape) == 2 else None
+    for i, (_, summary, _d) in enumerate(group):
+        summary["head"] = heads[i]
+        n_nan, n_inf, n_finite = counts[i]
+        lo_, hi_, mean_, std_ = rows[i] if n_finite else (None, None, None, None)
+        stat: dict[str, Any] = {"min": lo_, "max": hi_, "mean": mean_, "std": std_}
+        if n_nan:
+            stat["nan"] = n_nan
+        if n_inf:
+            stat["inf"] = n_inf
+        summary["stats"] = stat
+        if grids is not None:
+            summary["grid"] = grids[i]
+
+
+def _grids(x: torch.Tensor, shape: list[int], size: int) -> list[dict[str, Any]]:
+    """Mean of each block of each 2-D tensor, at most ``size`` × ``size`` cells."""
+    rows, cols = min(size, shape[0]), min(size, shape[1])
+    pooled = torch.nn.functional.adaptive_avg_pool2d(x.cpu().reshape(-1, 1, *shape), (rows, cols))[:, 0]
+    return [{"rows": rows, "cols": cols, "data": d} for d in _values(pooled.float(), torch.float32)]

@@ -33,26 +33,27 @@ class Walk:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.nodes: list[Node] = []
-        self.seen: set[Node] = set()
+        self.children: dict[Node, tuple[tuple[Node | None, int], ...]] = {}  # next_functions, read once
 
     def add(self, roots: Iterable[Node]) -> list[Node]:
         """The nodes reachable from ``roots``, in depth-first pre-order; remembers new ones."""
         stack = [r for r in reversed(list(roots)) if r is not None]
         mark: set[Node] = set()
         order: list[Node] = []
-        seen, nodes = self.seen, self.nodes
+        children, nodes = self.children, self.nodes
         while stack:
             node = stack.pop()
             if node in mark:
                 continue
             mark.add(node)
             order.append(node)
-            if node not in seen:
-                seen.add(node)
+            edges = children.get(node)
+            if edges is None:
+                edges = children[node] = node.next_functions
                 nodes.append(node)
                 if len(nodes) > self.limit:
                     raise GradtraceError("limit", "graph_too_large", {"limit": self.limit})
-            for child, _ in reversed(node.next_functions):
+            for child, _ in reversed(edges):
                 if child is not None and child not in mark:
                     stack.append(child)
         return order

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import resource
 import subprocess
+import threading
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ def _try_everything(budget_mb: int, folder: str) -> dict[str, Any]:
     results: dict[str, Any] = {}
     hardening.limit_file_writes()
     hardening.limit_memory(budget_mb)
-    results["enforced"] = hardening.limit_processes()
+    results["enforced"] = hardening.limit_processes(headroom=8)
     with open(os.path.join(folder, "escape.txt"), "wb", buffering=0) as handle:  # created, but empty
         try:
             handle.write(b"x")
@@ -48,6 +49,9 @@ def _try_everything(budget_mb: int, folder: str) -> dict[str, Any]:
     except MemoryError:
         results["memory"] = "refused"
     bytearray((budget_mb // 4) << 20)  # well inside the budget still works
+    thread = threading.Thread(target=lambda: None)  # threads (the tracer needs one) still start
+    thread.start()
+    thread.join()
     hardening.set_cpu_budget(1.0)
     results["cpu_soft"] = resource.getrlimit(resource.RLIMIT_CPU)[0]
     return results
@@ -74,7 +78,7 @@ def test_file_writes_fail(probed: dict[str, Any]) -> None:
 def test_processes_cannot_be_started(probed: dict[str, Any]) -> None:
     assert probed["fork"] == probed["system"] == probed["subprocess"] == "refused"
     if os.geteuid() != 0:
-        assert "RLIMIT_NPROC=0" in probed["enforced"]
+        assert "RLIMIT_NPROC" in probed["enforced"]
 
 
 def test_memory_ceiling_is_baseline_plus_budget(probed: dict[str, Any]) -> None:

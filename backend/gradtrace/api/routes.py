@@ -83,6 +83,14 @@ async def health(request: Request) -> Response:
     })
 
 
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def not_found(path: str, request: Request) -> Response:
+    """Unknown API paths get a JSON 404 rather than the web app's files."""
+    lang = pick_lang(None, request.headers.get("accept-language"))
+    return json_response({"error": error_dict("not_found", "service_not_found", lang, path=f"/api/{path}")},
+                         status=404)
+
+
 async def _job(body: GraphRequest, request: Request, fmt: str) -> Job:
     _check_rate(request)
     lang = pick_lang(body.lang, request.headers.get("accept-language"))

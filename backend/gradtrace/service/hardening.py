@@ -39,28 +39,51 @@ def limit_file_writes() -> str:
     return "file writes: RLIMIT_FSIZE=0 (and no core dumps)"
 
 
-def limit_memory(budget_mb: int) -> str:
-    """RLIMIT_AS = what torch already reserved + the budget.
+def limit_memory(budget_mb: int, reserve_bytes: int = 0) -> str:
+    """RLIMIT_AS = what torch already reserved + the budget (+ fixed reservations).
 
     torch reserves a lot of virtual memory at import; a fixed RLIMIT_AS would either
     break torch or allow nothing, so the ceiling is measured from the warmed-up worker.
+    ``reserve_bytes`` is address space every program needs but never fills, such as
+    the tracer's big-stack thread (virtual, mostly untouched).
     """
-    ceiling = vm_size_bytes() + budget_mb * MIB
+    ceiling = vm_size_bytes() + budget_mb * MIB + reserve_bytes
     resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
     return f"memory: RLIMIT_AS = baseline + {budget_mb} MiB ({ceiling // MIB} MiB)"
 
 
-def limit_processes() -> str:
-    """No new processes: RLIMIT_NPROC=0 where it binds, and Python's spawning calls closed.
+def limit_processes(headroom: int) -> str:
+    """No new processes from Python, and no fork bomb from anywhere.
 
-    RLIMIT_NPROC counts all processes of the user and is ignored for root, so for root
-    only the Python-level closure applies (any fork through Python kills the worker).
+    Python's fork/exec/spawn calls are replaced and any fork through Python's hooks
+    ends the worker. RLIMIT_NPROC counts every process *and thread* of the user, and
+    the tracer needs a thread per program, so it cannot be 0: it is set to the user's
+    current task count plus ``headroom``. It does not bind root at all.
     """
     _close_python_spawning()
     if os.geteuid() == 0:
         return "new processes: Python fork/exec/spawn closed (RLIMIT_NPROC does not bind root)"
-    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    return "new processes: RLIMIT_NPROC=0 and Python fork/exec/spawn closed"
+    ceiling = user_task_count() + headroom
+    resource.setrlimit(resource.RLIMIT_NPROC, (ceiling, ceiling))
+    return (f"new processes: Python fork/exec/spawn closed; "
+            f"RLIMIT_NPROC = {ceiling} (user's tasks + {headroom})")
+
+
+def user_task_count() -> int:
+    """Processes and threads of this user, as RLIMIT_NPROC counts them."""
+    uid = str(os.getuid())
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields.get("Uid", "").split()[:1] == [uid]:
+            total += int(fields.get("Threads", "1").strip() or 1)
+    return total
 
 
 def set_cpu_budget(seconds: float) -> None:

@@ -56,6 +56,10 @@ register({
         "en": "The request is malformed: {problem}",
         "ko": "요청 형식이 잘못되었습니다: {problem}",
     },
+    "service_not_found": {
+        "en": "There is no API endpoint {path} (see /docs).",
+        "ko": "API 엔드포인트 {path}는 없습니다(/docs 참고).",
+    },
     "service_not_ready": {
         "en": "The server is still starting its workers; try again in {seconds} seconds.",
         "ko": "서버가 아직 작업 프로세스를 시작하는 중입니다. {seconds}초 후에 다시 시도하세요.",

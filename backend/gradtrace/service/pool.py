@@ -35,7 +35,10 @@ from gradtrace.service.worker import WorkerConfig, worker_main
 log = logging.getLogger("gradtrace.service")
 T = TypeVar("T")
 
-PRELOAD = ["torch", "gradtrace.service.worker", "gradtrace.pipeline", "gradtrace.export"]
+# Imported once by the forkserver, so each new worker starts with them (copy-on-write).
+# torch._dynamo is what torch.optim pulls in on first use (with sympy): seconds, not ms.
+PRELOAD = ["torch", "torch._dynamo", "torch.optim", "gradtrace.service.worker", "gradtrace.pipeline",
+           "gradtrace.export"]
 MAX_REPLY = 512 << 20
 START_TIMEOUT = 180.0
 MAX_WAIT = 60.0
@@ -97,7 +100,7 @@ class WorkerPool:
         self._ctx.set_forkserver_preload(PRELOAD)
         limits = program_limits or settings.limits
         self._config = WorkerConfig(limits=limits.to_dict(), threads=settings.threads,
-                                    use_cuda=_wants_cuda(settings), harden=harden)
+                                    workers=settings.workers, use_cuda=_wants_cuda(settings), harden=harden)
         self._slots = [_Slot(i) for i in range(settings.workers)]
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._threads = ThreadPoolExecutor(settings.workers * 2 + 2, thread_name_prefix="gradtrace-pipe")
@@ -179,6 +182,12 @@ class WorkerPool:
                 continue
             slot.state = "busy"
             outcome, retire = await self._exchange(slot, item.job)
+            if outcome is None and await self._alive_or_respawned(slot):
+                # the job never reached the worker (it had just died): safe to send again
+                slot.state = "busy"
+                outcome, retire = await self._exchange(slot, item.job)
+            if outcome is None:
+                outcome = _failure(item.job, "runtime", "service_worker_lost")
             slot.state = "ready"
             self.stats.served += 1
             if not item.future.done():
@@ -226,14 +235,19 @@ class WorkerPool:
         child_end.close()
         return proc, parent_end
 
-    async def _exchange(self, slot: _Slot, job: Job) -> tuple[Outcome, bool]:
-        """Send a job and wait for its reply within the deadline. Returns (outcome, retire)."""
+    async def _exchange(self, slot: _Slot, job: Job) -> tuple[Outcome | None, bool]:
+        """Send a job and wait for its reply within the deadline. Returns (outcome, retire);
+        the outcome is None when the job could not even be sent."""
         assert slot.conn is not None and slot.proc is not None
         slot.jobs += 1
         conn = slot.conn
         recv: asyncio.Future[bytes] | None = None
         try:
             await self._off_loop(conn.send_bytes, job.encode())
+        except OSError:
+            await self._stop(slot, kill=True)
+            return None, True
+        try:
             recv = asyncio.ensure_future(self._off_loop(conn.recv_bytes, MAX_REPLY))
             data = await asyncio.wait_for(asyncio.shield(recv), self.deadline)
             header, body = decode_reply(data)

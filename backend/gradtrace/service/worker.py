@@ -12,6 +12,7 @@ import contextlib
 import gc
 import os
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -23,7 +24,11 @@ from gradtrace.service import hardening
 from gradtrace.service.formats import render
 from gradtrace.service.protocol import Job, encode_reply
 
-WARMUP = "x = torch.ones(2, requires_grad=True)\ny = (x * x + 1).sum()\ny.backward()\n"
+WARMUP = (
+    "x = torch.ones(2, requires_grad=True)\ny = (x * x + 1).sum()\ny.backward()\n",
+    "layer = nn.Linear(3, 2)\nopt = optim.SGD(layer.parameters(), lr=0.1)\n"
+    "loss = F.mse_loss(layer(torch.ones(4, 3)), torch.zeros(4, 2))\nloss.backward()\nopt.step()\n",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,7 @@ class WorkerConfig:
 
     limits: dict[str, Any]
     threads: int = 1
+    workers: int = 1
     use_cuda: bool = False
     harden: bool = True
 
@@ -41,7 +47,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     limits = Limits(**config.limits)
     devices, cuda_active = _prepare(config)
-    enforced = _harden(limits, config.threads, cuda_active) if config.harden else ["none (turned off)"]
+    enforced = _harden(limits, config, cuda_active) if config.harden else ["none (turned off)"]
     gc.freeze()  # start-up objects never need collecting: keeps per-program gc cheap
     conn.send_bytes(encode_reply({"ready": True, "pid": os.getpid(), "devices": devices,
                                   "enforced": enforced}))
@@ -74,24 +80,37 @@ def _prepare(config: WorkerConfig) -> tuple[list[dict[str, Any]], bool]:
 
 
 def _warm_up() -> None:
-    """Run a tiny program so lazy imports and first-call costs are paid before serving."""
-    try:
-        from gradtrace.pipeline import trace_source
+    """Run tiny programs so lazy imports and first-call costs are paid before the limits
+    (torch imports some modules on first use, and those may look for a writable /tmp)."""
+    tempfile.tempdir = tempfile.gettempdir()  # found while writing is still allowed
+    for program in WARMUP:
+        try:
+            from gradtrace.pipeline import trace_source
 
-        render(trace_source(WARMUP), "json")
-    except Exception:  # a broken pipeline reports itself on each request
-        pass
+            render(trace_source(program), "json")
+        except Exception:  # a broken pipeline reports itself on each request
+            pass
 
 
-def _harden(limits: Limits, threads: int, cuda_active: bool) -> list[str]:
+def _harden(limits: Limits, config: WorkerConfig, cuda_active: bool) -> list[str]:
     enforced = [hardening.limit_file_writes()]
     if cuda_active:
         enforced.append(_limit_cuda_memory(limits.memory_mb))
     else:
-        enforced.append(hardening.limit_memory(limits.memory_mb))
-    enforced.append(hardening.limit_processes())
-    enforced.append(f"CPU time: RLIMIT_CPU = {limits.wall_seconds * threads + 1:g} s per program")
+        enforced.append(hardening.limit_memory(limits.memory_mb, _stack_reserve()))
+    # each worker may hold a couple of tracer threads at once; leave room for all of them
+    enforced.append(hardening.limit_processes(headroom=16 + 4 * config.workers * (config.threads + 1)))
+    enforced.append(f"CPU time: RLIMIT_CPU = {limits.wall_seconds * config.threads + 1:g} s per program")
     return enforced
+
+
+def _stack_reserve() -> int:
+    """The tracer runs each program on a fresh thread with a huge (virtual) stack."""
+    try:
+        from gradtrace.tracer.stack import STACK_BYTES
+    except ImportError:
+        return 64 * hardening.MIB
+    return int(STACK_BYTES) + 64 * hardening.MIB
 
 
 def _limit_cuda_memory(budget_mb: int) -> str:
@@ -148,7 +167,9 @@ def run_job(job: Job, limits: Limits) -> tuple[dict[str, Any], bytes]:
         body = _render(job, limits)
         header: dict[str, Any] = {"ok": True}
     except GradtraceError as exc:
-        header, body = {"ok": False, "error": exc.to_dict(job.lang)}, b""
+        if _out_of_memory(exc.detail):  # our RLIMIT_AS stopped an allocation torch attempted
+            exc = GradtraceError("limit", "service_memory", {"megabytes": limits.memory_mb}, exc.span)
+        header, body = {"ok": False, "error": _error_dict(exc, job.lang)}, b""
     except MemoryError:
         error = GradtraceError("limit", "service_memory", {"megabytes": limits.memory_mb})
         header, body = {"ok": False, "error": error.to_dict(job.lang), "retire": True}, b""
@@ -157,6 +178,22 @@ def run_job(job: Job, limits: Limits) -> tuple[dict[str, Any], bytes]:
         header, body = {"ok": False, "error": error.to_dict(job.lang), "retire": True}, b""
     header["ms"] = round((time.perf_counter() - started) * 1000, 2)
     return header, body
+
+
+def _out_of_memory(detail: str | None) -> bool:
+    return bool(detail) and any(s in str(detail) for s in ("can't allocate memory", "std::bad_alloc"))
+
+
+def _error_dict(exc: GradtraceError, lang: str) -> dict[str, Any]:
+    """The error in the user's language; if its message cannot be rendered, keep its type."""
+    try:
+        return exc.to_dict(lang)
+    except Exception as failure:  # a message template that chokes on its params
+        fallback = GradtraceError(exc.type, "internal", span=exc.span,
+                                  detail=f"{exc.code}: {type(failure).__name__}")
+        data = fallback.to_dict(lang)
+        data["code"] = exc.code
+        return data
 
 
 def _render(job: Job, limits: Limits) -> bytes:

@@ -29,12 +29,15 @@ class Budget:
     printed_chars: int = 0
     deadline: float = field(default=0.0)
 
+    max_steps: int = 0
+
     def __post_init__(self) -> None:
         self.deadline = time.monotonic() + self.limits.wall_seconds
+        self.max_steps = self.limits.steps  # read on every step: one attribute, not two
 
     def step(self, count: int = 1) -> None:
         self.steps += count
-        if self.steps > self.limits.steps:
+        if self.steps > self.max_steps:
             raise limit_error("too_many_steps", self.steps, self.limits.steps)
         if self.steps & 0x3FF == 0:
             self.check_time()

@@ -13,6 +13,8 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
+from gradtrace.run.operators import sequence_size
+from gradtrace.run.shapes import nested_size
 from gradtrace.run.values import Func
 from gradtrace.sandbox import check_int_bits, check_sequence
 
@@ -52,6 +54,8 @@ def _walk(name: str, impl: Any) -> Any:
     def run(*args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 or (args and name == "sum"):
             sized(args[0], f"the argument of {name}()")
+        if name == "sum" and isinstance(args[-1] if len(args) == 2 else kwargs.get("start"), list | tuple):
+            sequence_size(args[0])  # sum(rows, []) concatenates: bound the result first
         return _int_result(impl(*args, **kwargs))
 
     return run
@@ -103,6 +107,9 @@ def _print(*args: Any, sep: str | None = " ", end: str | None = "\n") -> None:
     run = budget.state()
     pieces = []
     for arg in args:
+        if isinstance(arg, list | tuple):
+            left = run.budget.limits.print_chars - run.budget.printed_chars
+            nested_size(arg, max(left, 0), count_tensors=False, code="print_too_long")
         text = str(arg)
         run.budget.print(len(text) + len(sep))
         pieces.append(text)

@@ -19,7 +19,7 @@ from gradtrace.run.devices import check_device
 from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import METHODS
-from gradtrace.run.shapes import check_shape, count_result, numel
+from gradtrace.run.shapes import charge, check_shape, numel
 from gradtrace.run.values import Facade, Func, Method, is_registered
 
 SHARED_KWARGS: frozenset[str] = frozenset(
@@ -112,7 +112,8 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         result = call_module(callee, args, kwargs)
     else:
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": _describe(callee)})
-    count_result(result)
+    target = (callee.target,) if isinstance(callee, Method) else ()
+    charge(result, (*target, *args))
     return result
 
 
@@ -204,7 +205,7 @@ def simulate(module: nn.Module, shape: tuple[int, ...] | None) -> tuple[int, ...
             return None  # torch raises its own (explained) shape error
         out = (*shape[:-1], module.out_features)
         check_shape(out)
-        budget.budget().work(2 * numel(out) * module.in_features)
+        budget.budget().work(numel(out) * module.in_features)  # multiply-adds
         return out
     if isinstance(module, nn.Conv2d):
         check_conv(shape, tuple(module.weight.shape), module.stride, module.padding)

@@ -32,13 +32,13 @@ def check_device(value: object) -> torch.device:
     if isinstance(value, int) and not isinstance(value, bool):
         value = f"cuda:{value}"
     if not isinstance(value, str | torch.device):
-        raise GradtraceError("runtime", "device_invalid", {"device": type(value).__name__})
+        raise GradtraceError("not_allowed", "device_invalid", {"device": type(value).__name__})
     try:
         device = torch.device(value)
     except (RuntimeError, ValueError, TypeError):
-        raise GradtraceError("runtime", "device_invalid", {"device": str(value)[:40]}) from None
+        raise GradtraceError("not_allowed", "device_invalid", {"device": str(value)[:40]}) from None
     if device.type not in ALLOWED_TYPES:
-        raise GradtraceError("runtime", "device_invalid", {"device": str(device)})
+        raise GradtraceError("not_allowed", "device_invalid", {"device": str(device)})
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise GradtraceError("runtime", "device_unavailable", {"device": str(device)})

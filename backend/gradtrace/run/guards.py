@@ -115,7 +115,7 @@ def check_conv(sx: tuple[int, ...] | None, sw: tuple[int, ...] | None, stride: A
     out_w = max((width + 2 * pw - kw) // max(sv, 1) + 1, 0)
     out = (batch, out_c, out_h, out_w)
     check_shape(out)
-    budget.budget().work(2 * numel(out) * in_c * kh * kw)
+    budget.budget().work(numel(out) * in_c * kh * kw)  # multiply-adds
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -129,6 +129,13 @@ def _pair(value: Any) -> tuple[int, int]:
 def one_hot(args: Args, kwargs: Kwargs) -> None:
     classes = kwargs.get("num_classes", args[1] if len(args) > 1 else -1)
     shape = shape_of(args[0]) if args else None
+    if (
+        classes == -1
+        and isinstance(args[0], torch.Tensor)
+        and args[0].numel()
+        and not args[0].is_floating_point()
+    ):
+        classes = int(args[0].max().item()) + 1  # inferred from the data: bound it too
     if shape is not None and isinstance(classes, int) and classes > 0:
         check_shape((*shape, classes))
 

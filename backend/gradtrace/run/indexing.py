@@ -14,7 +14,7 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
-from gradtrace.run.shapes import check_shape, count_result
+from gradtrace.run.shapes import charge, check_shape
 from gradtrace.sandbox import check_sequence
 
 _READABLE = (torch.Tensor, np.ndarray, list, tuple, str, range, torch.Size, torch.nn.Sequential)
@@ -27,7 +27,8 @@ def get_item(container: Any, index: Any) -> Any:
     if isinstance(container, torch.Tensor | np.ndarray):
         _check_gather(container, index)
     result = container[index]
-    count_result(result)
+    if isinstance(result, torch.Tensor | np.ndarray):
+        charge(result)
     return result
 
 

@@ -9,7 +9,7 @@ nesting depth that ``check`` already enforced.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,9 @@ from gradtrace.sandbox.rules import IMPORTABLE
 _CONTEXTS = (torch.no_grad, torch.enable_grad, torch.inference_mode)
 _ITERABLE = (list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential)
 # Expressions that may run torch ops: they publish their span while evaluated.
-_OP_NODES = (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Compare, ast.BoolOp, ast.Attribute)
+_OP_NODES = frozenset(
+    {ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Compare, ast.BoolOp, ast.Attribute}
+)
 
 
 class _Break(Exception):
@@ -119,12 +121,8 @@ class Interpreter:
 
     def _for(self, stmt: ast.For) -> None:
         iterable = self.eval(stmt.iter)
-        if not isinstance(iterable, _ITERABLE):
-            raise GradtraceError("runtime", "not_iterable", {"what": type(iterable).__name__})
-        if isinstance(iterable, torch.Tensor) and iterable.dim() == 0:
-            raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
         span = self.program.header_span(stmt, stmt.iter)
-        for item in iterable:
+        for item in iterate(iterable):
             self.budget.loop()
             self.bind(stmt.target, item, span)
             try:
@@ -213,16 +211,27 @@ class Interpreter:
 
     # ----- expressions -----
     def eval(self, node: ast.expr) -> Any:
+        """Evaluate one expression; op-like ones publish their span (the hot path: keep it lean)."""
         self.budget.step()
-        handler = self._expr.get(type(node))
+        kind = type(node)
+        handler = self._expr.get(kind)
         if handler is None:  # check refuses everything else
-            raise GradtraceError("not_allowed", "syntax_not_allowed", {"what": type(node).__name__})
-        if isinstance(node, _OP_NODES):
-            return self._with_span(node, lambda: handler(node))
+            raise GradtraceError("not_allowed", "syntax_not_allowed", {"what": kind.__name__})
+        if kind not in _OP_NODES:
+            try:
+                return handler(node)
+            except GradtraceError as error:
+                raise error.with_span(self.program.span(node)) from None
+        span = self.program.span(node)
+        token = current_span.set(span)
         try:
             return handler(node)
         except GradtraceError as error:
-            raise error.with_span(self.program.span(node)) from None
+            raise error.with_span(span) from None
+        except Exception as exc:
+            raise explain(exc).with_span(span) from None
+        finally:
+            current_span.reset(token)
 
     def _with_span(self, node: ast.AST, thunk: Callable[[], Any]) -> Any:
         span = self.program.span(node)
@@ -338,6 +347,8 @@ class Interpreter:
 
     def _formatted(self, node: ast.FormattedValue) -> str:
         value = self.eval(node.value)
+        if isinstance(value, list | tuple):
+            operators.sequence_size(value)  # str() of shared rows can be huge
         if node.conversion == ord("r"):
             value = repr(value)
         elif node.conversion == ord("a"):
@@ -366,10 +377,7 @@ class Interpreter:
             check_sequence(len(result), self.budget.limits)
             return
         generator = node.generators[level]
-        iterable = self.eval(generator.iter)
-        if not isinstance(iterable, _ITERABLE):
-            raise GradtraceError("runtime", "not_iterable", {"what": type(iterable).__name__})
-        for item in iterable:
+        for item in iterate(self.eval(generator.iter)):
             self.budget.loop()
             self.bind(generator.target, item, None)
             if all(self.eval(condition) for condition in generator.ifs):
@@ -386,6 +394,18 @@ class Interpreter:
         with_graph = [name for name in tensors if getattr(self.names[name], "grad_fn", None) is not None]
         candidates = with_graph or tensors
         return candidates[0] if candidates else None
+
+
+def iterate(value: object) -> Iterator[Any]:
+    """What a for loop walks. A tensor is walked row by row, lazily: ``iter(tensor)``
+    would split all of its rows up front (millions of views for a tall tensor)."""
+    if not isinstance(value, _ITERABLE):
+        raise GradtraceError("runtime", "not_iterable", {"what": type(value).__name__})
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 0:
+            raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
+        return (get_item(value, i) for i in range(len(value)))
+    return iter(value)
 
 
 def unpack(value: object, count: int) -> list[Any]:

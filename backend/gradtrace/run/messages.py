@@ -69,8 +69,10 @@ REFUSALS: dict[str, messages.Entry] = {
     "kwarg_not_allowed": {
         "en": "The keyword argument `{name}=` is not allowed in {func}.",
         "ko": "{func}에는 `{name}=` 키워드 인자를 쓸 수 없습니다.",
-        "hint_en": "Remove this keyword argument; the common arguments of the course (dtype, device, requires_grad, dim...) are accepted.",
-        "hint_ko": "이 키워드 인자를 빼 보세요. 과정에서 쓰는 인자(dtype, device, requires_grad, dim 등)는 쓸 수 있습니다.",
+        "hint_en": "Remove this keyword argument; the common arguments of the course "
+        + "(dtype, device, requires_grad, dim...) are accepted.",
+        "hint_ko": "이 키워드 인자를 빼 보세요. "
+        + "과정에서 쓰는 인자(dtype, device, requires_grad, dim 등)는 쓸 수 있습니다.",
     },
     "value_not_allowed": {
         "en": "{what} cannot be passed to {func}.",
@@ -243,8 +245,10 @@ messages.register(
         "index_not_allowed": {
             "en": "A value of type `{what}` cannot be indexed or assigned into here.",
             "ko": "`{what}` 타입의 값은 여기서 인덱싱하거나 항목을 대입할 수 없습니다.",
-            "hint_en": "Index tensors, arrays, lists, tuples and strings; item assignment works on tensors, arrays and lists.",
-            "hint_ko": "텐서, 배열, 리스트, 튜플, 문자열은 인덱싱할 수 있고, 항목 대입은 텐서, 배열, 리스트에만 됩니다.",
+            "hint_en": "Index tensors, arrays, lists, tuples and strings; "
+            + "item assignment works on tensors, arrays and lists.",
+            "hint_ko": "텐서, 배열, 리스트, 튜플, 문자열은 인덱싱할 수 있고, "
+            + "항목 대입은 텐서, 배열, 리스트에만 됩니다.",
         },
     }
 )

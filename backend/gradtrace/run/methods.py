@@ -54,7 +54,7 @@ def _outer(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 
 
 def _new_sized(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    check_shape(size_args(args[:1], kwargs))
+    check_shape(size_args(args, kwargs))
 
 
 def _repeat(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
-from gradtrace.run.shapes import check_broadcast, check_matmul, count_result
+from gradtrace.run.shapes import charge, check_broadcast, check_matmul, nested_size
 from gradtrace.sandbox import check_int_bits, check_sequence, pow_bits
 
 BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -46,31 +46,40 @@ COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 
 _ARRAYS = (torch.Tensor, np.ndarray)
 _SEQUENCES = (list, tuple, str)
+_SCALARS = (int, float, bool)
 
 
 def binary(op: ast.operator, left: Any, right: Any, *, inplace: bool = False) -> Any:
     check_binary(op, left, right)
     result = (INPLACE if inplace else BINARY)[type(op)](left, right)
-    return checked_result(result)
+    return checked_result(result, (left, right))
 
 
 def unary(op: ast.unaryop, operand: Any) -> Any:
-    return checked_result(UNARY[type(op)](operand))
+    return checked_result(UNARY[type(op)](operand), (operand,))
 
 
 def compare(op: ast.cmpop, left: Any, right: Any) -> Any:
     is_array = isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS)
     if is_array and not isinstance(op, ast.Is | ast.IsNot | ast.In | ast.NotIn):
         check_broadcast(left, right)
-    return checked_result(COMPARE[type(op)](left, right))
+    return checked_result(COMPARE[type(op)](left, right), (left, right))
 
 
-def checked_result(result: Any) -> Any:
+def checked_result(result: Any, inputs: tuple[Any, ...]) -> Any:
     if isinstance(result, int) and not isinstance(result, bool):
         check_int_bits(result.bit_length(), budget.budget().limits)
-    else:
-        count_result(result)
+    elif isinstance(result, torch.Tensor | np.ndarray):
+        charge(result, inputs)
     return result
+
+
+def sequence_size(value: Any) -> int:
+    """What a list costs to copy or print: its nested size (``[row] * n`` counts ``row`` n times)."""
+    if isinstance(value, list | tuple):
+        limit = budget.budget().limits.sequence_length
+        return nested_size(value, limit, count_tensors=False, code="sequence_too_long")
+    return len(value)
 
 
 def check_binary(op: ast.operator, left: Any, right: Any) -> None:
@@ -78,8 +87,8 @@ def check_binary(op: ast.operator, left: Any, right: Any) -> None:
     if isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS):
         if isinstance(op, ast.MatMult):
             check_matmul(left, right)
-        else:
-            check_broadcast(left, right)
+        elif not isinstance(left, _SCALARS) and not isinstance(right, _SCALARS):
+            check_broadcast(left, right)  # with a Python number the result is the array's size
     elif isinstance(op, ast.Mod) and isinstance(left, str):
         raise GradtraceError("not_allowed", "format_not_allowed", {"spec": "%"})
     elif isinstance(left, int) and isinstance(right, int):
@@ -90,9 +99,9 @@ def check_binary(op: ast.operator, left: Any, right: Any) -> None:
     elif isinstance(op, ast.Mult):
         sequence, count = (left, right) if isinstance(left, _SEQUENCES) else (right, left)
         if isinstance(sequence, _SEQUENCES) and _is_int(count):
-            check_sequence(len(sequence) * max(int(count), 0), limits)
+            check_sequence(sequence_size(sequence) * max(int(count), 0), limits)
     elif isinstance(op, ast.Add) and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
-        check_sequence(len(left) + len(right), limits)
+        check_sequence(sequence_size(left) + sequence_size(right), limits)
 
 
 def _is_int(value: Any) -> bool:

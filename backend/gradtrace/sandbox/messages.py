@@ -169,8 +169,8 @@ MESSAGES: dict[str, messages.Entry] = {
     "format_not_allowed": {
         "en": "This format specification (`{spec}`) is not allowed.",
         "ko": "이 형식 지정(`{spec}`)은 쓸 수 없습니다.",
-        "hint_en": "Use simple f-string specs such as {x:.4f}, {n:>8} or {n:,d}.",
-        "hint_ko": "{x:.4f}, {n:>8}, {n:,d} 같은 간단한 f-string 형식을 쓰세요.",
+        "hint_en": "Use simple f-string specs such as {{x:.4f}}, {{n:>8}} or {{n:,d}}.",
+        "hint_ko": "{{x:.4f}}, {{n:>8}}, {{n:,d}} 같은 간단한 f-string 형식을 쓰세요.",
     },
 }
 

@@ -80,6 +80,7 @@ const STRINGS = {
     accumulate: '{name}.grad = {sum}',
     accumulateSum: '{name}.grad = {terms} = {sum}',
     stepDone: 'Done: every gradient has arrived.',
+    stepForwardDone: 'The forward pass is done. This program did not call backward().',
     stepOf: '{step} / {total}',
   },
   ko: {
@@ -158,6 +159,7 @@ const STRINGS = {
     accumulate: '{name}.grad = {sum}',
     accumulateSum: '{name}.grad = {terms} = {sum}',
     stepDone: '완료: 모든 기울기가 도착했습니다.',
+    stepForwardDone: '순전파가 끝났습니다. 이 프로그램은 backward()를 호출하지 않았습니다.',
     stepOf: '{step} / {total}',
   },
 };

@@ -15,8 +15,8 @@ import { installKeyboard } from './ui/keyboard.js';
 import { fillDevices, fillExamples, fillLegend, setPressed } from './ui/toolbar.js';
 import { downloadDot, downloadJson, downloadPng, downloadSvg } from './ui/downloads.js';
 
-/** Labels must be at least this many pixels on screen: normal view, presenter mode. */
-const MIN_LABEL_SCALE = { normal: 1, presenter: 1.75 };
+/** Camera scale floor: main labels (22 units) stay >= 17.6 px; in presenter mode every label >= 28 px. */
+const MIN_LABEL_SCALE = { normal: 0.8, presenter: 1.75 };
 
 const $ = (id) => document.getElementById(id);
 /** A developer override for measuring (`?layout=elk` or `?layout=fast`); not part of share links. */

@@ -35,7 +35,7 @@ export function buildTimeline(index) {
       if (op?.kind === 'op') steps.push(backwardStep(index, op, pass.root, tracker));
     }
   }
-  if (steps.length > 1) steps.push(doneStep(index));
+  if (steps.length > 1) steps.push(backwardPasses(graph).length ? doneStep(index) : forwardDoneStep());
   return steps;
 }
 
@@ -130,7 +130,7 @@ function backwardStep(index, op, root, tracker) {
     if (!edge.grad && !edge.chain) continue;
     step.flows.push({ id: edge.id, direction: 'backward' });
     step.edgeGrads.push(edge.id);
-    step.narration.push(chainLine(index, edge, root, outName));
+    step.narration.push(chainLine(index, edge, root, outName, outputs[0]?.target));
     const left = (tracker.waiting.get(edge.source) || 1) - 1;
     tracker.waiting.set(edge.source, left);
     if (left === 0 && !tracker.accumulated.has(edge.source)) step.grads.push(edge.source);
@@ -139,10 +139,11 @@ function backwardStep(index, op, root, tracker) {
   return step;
 }
 
-function chainLine(index, edge, root, outName) {
+function chainLine(index, edge, root, outName, outputId) {
   const input = tensorName(index, edge.source);
-  if (edge.chain) {
-    const { upstream, local, product } = edge.chain;
+  const chain = edge.chain || oneElementChain(index, edge, outputId);
+  if (chain) {
+    const { upstream, local, product } = chain;
     return {
       key: 'chain',
       params: {
@@ -173,6 +174,12 @@ function accumulateLine(index, leaf, contributions) {
   return { key: 'accumulate', params: { name, sum } };
 }
 
+function forwardDoneStep() {
+  const step = emptyStep('done');
+  step.narration.push({ key: 'stepForwardDone' });
+  return step;
+}
+
 function doneStep(index) {
   const step = emptyStep('done');
   step.narration.push({ key: 'stepDone' });
@@ -180,6 +187,14 @@ function doneStep(index) {
   step.focus = leaves;
   for (const id of leaves.slice(0, 6)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(gradOf(index, id)) } });
   return step;
+}
+
+/** upstream × local = product read off one-element gradients, when the server sent no chain. */
+function oneElementChain(index, edge, outputId) {
+  const product = toNumber(scalarOf(edge.grad));
+  const upstream = toNumber(scalarOf(outputId ? gradOf(index, outputId) : null));
+  if (!Number.isFinite(product) || !Number.isFinite(upstream) || upstream === 0) return null;
+  return { upstream, local: product / upstream, product };
 }
 
 /** The text of the gradient that flowed along an edge. */

@@ -5,7 +5,7 @@ const MAX_SCALE = 6;
 
 /**
  * @param {SVGSVGElement} svg @param {SVGGElement} viewport
- * @param {{onChange?: (k:number) => void}} [hooks]
+ * @param {{onChange?: (view:{x:number,y:number,k:number}) => void}} [hooks]
  */
 export function createCamera(svg, viewport, hooks = {}) {
   let view = { x: 0, y: 0, k: 1 };
@@ -14,7 +14,7 @@ export function createCamera(svg, viewport, hooks = {}) {
 
   function apply() {
     viewport.setAttribute('transform', `translate(${view.x.toFixed(1)},${view.y.toFixed(1)}) scale(${view.k.toFixed(4)})`);
-    hooks.onChange?.(view.k);
+    hooks.onChange?.(view);
   }
 
   function set(next, animate = false) {

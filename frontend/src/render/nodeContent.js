@@ -59,7 +59,7 @@ export function tensorBox(node, grad, { compact = false, name }) {
   const meta = `${formatShape(node.shape)} · ${shortDtype(node.dtype)}`;
   if (compact) return { width: Math.max(110, textWidth(name, FONT.title) + 2 * PAD), height: 64, meta, compact };
   const value = valueShape(node.value);
-  const gradShape = grad ? valueShape(grad) : node.requires_grad ? { type: 'none' } : null;
+  const gradShape = grad ? valueShape(grad) : null;
   const valueSize = blockSize(value);
   const gradSize = gradShape ? blockSize(gradShape) : { w: 0, h: 0 };
   const gradHeight = gradShape ? Math.max(gradSize.h, 28) + 10 : 0;
@@ -73,10 +73,10 @@ export function tensorMarkup(node, box, name) {
   const w = box.width;
   const h = box.height;
   let out = `<rect class="box" width="${w}" height="${h}" rx="10"/>`;
+  if (box.compact) return out; // big graphs: text comes from the viewport's label layer
   out += `<text class="t-title" x="${PAD}" y="${PAD + 21}">${esc(name)}</text>`;
   out += roleBadge(node, w);
   out += `<text class="t-meta" x="${PAD}" y="${PAD + 46}">${esc(box.meta)}</text>`;
-  if (box.compact) return out;
   let y = PAD + 28 + 22 + 6;
   out += `<g class="value-block" transform="translate(${PAD},${y})">${blockMarkup(box.value, 'value')}</g>`;
   out += `<text class="pending-mark" x="${w / 2}" y="${y + 22}" text-anchor="middle">?</text>`;
@@ -158,7 +158,8 @@ export function opBox(op, label) {
   return { width: Math.ceil(Math.max(76, textWidth(label, FONT.op) + 36)), height: 46 };
 }
 
-export function opMarkup(op, box, label) {
+export function opMarkup(op, box, label, compact = false) {
+  if (compact) return `<rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`;
   const tip = op.op + (op.module ? ` · ${op.module}` : '');
   return `<title>${esc(tip)}</title><rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`
     + `<text class="t-op" x="${box.width / 2}" y="${box.height / 2 + 7}" text-anchor="middle">${esc(label)}</text>`;

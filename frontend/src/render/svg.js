@@ -4,6 +4,7 @@ import { isAccumulate, tensorName } from '../graph/model.js';
 import { createCamera } from './camera.js';
 import { edgePath, midpoint } from './paths.js';
 import { esc, groupBox, groupMarkup, opBox, opMarkup, tensorBox, tensorMarkup } from './nodeContent.js';
+import { createViewportLabels } from './viewportLabels.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 /** Up to this many nodes: full content, edge labels, focusable nodes. */
@@ -55,7 +56,7 @@ export function createSvgRenderer(container, handlers) {
   const svg = document.createElementNS(SVG_NS, 'svg');
   svg.setAttribute('class', 'graph-svg');
   svg.setAttribute('xmlns', SVG_NS);
-  svg.innerHTML = `${defsMarkup()}<g class="viewport"><g class="edges"></g><g class="edge-labels"></g><g class="nodes"></g><g class="dots"></g></g>`;
+  svg.innerHTML = `${defsMarkup()}<g class="viewport"><g class="edges"></g><g class="edge-labels"></g><g class="nodes"></g><g class="lod-labels"></g><g class="dots"></g></g>`;
   container.append(svg);
   const viewport = svg.querySelector('.viewport');
   const layers = {
@@ -64,7 +65,17 @@ export function createSvgRenderer(container, handlers) {
     nodes: svg.querySelector('.nodes'),
     dots: svg.querySelector('.dots'),
   };
-  const camera = createCamera(svg, viewport, { onChange: (k) => svg.classList.toggle('lod-far', k < LOD_SCALE) });
+  const viewportSize = () => {
+    const rect = svg.getBoundingClientRect();
+    return { width: rect.width, height: rect.height };
+  };
+  const viewportLabels = createViewportLabels(svg.querySelector('.lod-labels'), viewportSize, LOD_SCALE);
+  const camera = createCamera(svg, viewport, {
+    onChange: (view) => {
+      svg.classList.toggle('lod-far', view.k < LOD_SCALE);
+      viewportLabels.update(view);
+    },
+  });
   /** @type {{view:object, layout:object, nodeEls:Map<string,Element>, edgeEls:Map<string,Element>, labelEls:Map<string,Element>}|null} */
   let scene = null;
 
@@ -75,6 +86,9 @@ export function createSvgRenderer(container, handlers) {
     layers.labels.innerHTML = labelsMarkup(view, layout, measured.labels);
     layers.nodes.innerHTML = nodesMarkup(view, layout, measured.boxes, index, view.nodes.length <= DETAIL_UP_TO);
     layers.dots.innerHTML = '';
+    const compact = view.nodes.length > DETAIL_UP_TO;
+    if (compact) viewportLabels.setItems(labelItems(view, layout, measured.boxes));
+    else viewportLabels.clear();
     scene = {
       view,
       layout,
@@ -82,7 +96,7 @@ export function createSvgRenderer(container, handlers) {
       edgeEls: byData(layers.edges, '.edge', 'id'),
       labelEls: byData(layers.labels, '.edge-label', 'edge'),
     };
-    svg.classList.toggle('compact', view.nodes.length > DETAIL_UP_TO);
+    svg.classList.toggle('compact', compact);
   }
 
   function bounds(ids) {
@@ -106,9 +120,23 @@ export function createSvgRenderer(container, handlers) {
     },
     clear() {
       for (const layer of Object.values(layers)) layer.innerHTML = '';
+      viewportLabels.clear();
       scene = null;
     },
   };
+}
+
+/** What the viewport label layer draws for each node of a big graph. */
+function labelItems(view, layout, boxes) {
+  const items = [];
+  for (const node of view.nodes) {
+    const pos = layout.nodes[node.id];
+    const box = boxes.get(node.id);
+    if (!pos || !box) continue;
+    const text = node.kind === 'tensor' ? box.name : node.kind === 'op' ? box.label : node.data.module;
+    items.push({ id: node.id, x: pos.x, y: pos.y, width: pos.width, height: pos.height, kind: node.kind, text, meta: box.meta });
+  }
+  return items;
 }
 
 function byData(root, selector, key) {
@@ -163,7 +191,7 @@ function nodesMarkup(view, layout, boxes, index, focusable) {
     const a11y = focusable ? ` tabindex="0" role="button" aria-label="${esc(accessibleName(node, box))}"` : '';
     out += `<g class="${classes}" data-id="${esc(node.id)}" transform="translate(${pos.x.toFixed(1)},${pos.y.toFixed(1)})"${a11y}>`;
     if (node.kind === 'tensor') out += tensorMarkup(node.data, box, box.name);
-    else if (node.kind === 'op') out += opMarkup(node.data, box, box.label);
+    else if (node.kind === 'op') out += opMarkup(node.data, box, box.label, !focusable);
     else out += groupMarkup(node.data, box);
     out += '</g>';
   }

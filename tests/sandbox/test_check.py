@@ -124,4 +124,4 @@ def test_columns_count_characters_not_utf8_bytes() -> None:
         check("s = '한글'; y = z.__x")
     assert info.value.span == Span(1, 15, 1, 20)  # `z.__x`, counted in characters
     statement = program.tree.body[0]
-    assert program.span(statement) == Span(1, 1, 1, 10)
+    assert program.span(statement) == Span(1, 1, 1, 9)  # 8 characters, 12 bytes

@@ -9,16 +9,18 @@ program always gets the same ids.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from gradtrace.core.errors import Span
-from gradtrace.tracer.nodes import is_accumulate, op_label, output_meta, sequence_nr
+from gradtrace.tracer.nodes import ACCUMULATE, is_accumulate, op_label, output_meta
 from gradtrace.tracer.record import Key, Node, PassRecord, State, tensor_key
 from gradtrace.tracer.summary import COMPACT, FULL, Summaries, Summary, dtype_name
 
 Dict = dict[str, Any]
+Grads = Sequence[torch.Tensor | None]
 
 
 def _span(span: Span | None) -> Dict | None:
@@ -72,21 +74,19 @@ class GraphBuilder:
         self.edges: list[Dict] = []
         self.op_ids: dict[Node, str] = {}
         self.tensor_ids: dict[Key, str] = {}
-        self.leaf_of: dict[Node, torch.Tensor] = {}
-        self.chains: list[tuple[Dict, Summary, float, Summary]] = []
+        self.chains: list[tuple[Dict, Summary, Summary, Summary]] = []
         self.grads = self._pass_grads()
 
     # -- gradients seen by the hooks, summed over the passes shown -------------------------
-    def _pass_grads(self) -> dict[Node, tuple[list[torch.Tensor | None], list[torch.Tensor | None]]]:
+    def _pass_grads(self) -> dict[Node, tuple[Grads, Grads]]:
         shown = {id(p) for p in self.passes}
-        out: dict[Node, tuple[list[torch.Tensor | None], list[torch.Tensor | None]]] = {}
+        out: dict[Node, tuple[Grads, Grads]] = {}
         for node, records in self.s.hook_grads.items():
             picked = [(gi, go) for p, gi, go in records if p in shown]
             if not picked:
                 continue
             if len(picked) == 1:
-                gi, go = picked[0]
-                out[node] = (list(gi), list(go))
+                out[node] = picked[0]
                 continue
             out[node] = (_column_sums([p[0] for p in picked]), _column_sums([p[1] for p in picked]))
         return out
@@ -154,7 +154,8 @@ class GraphBuilder:
     def _op(self, node: Node) -> None:
         name = type(node).__name__
         op: Dict = {"id": self.op_ids[node], "kind": "op", "op": name, "label": op_label(name)}
-        _put(op, "sequence_nr", sequence_nr(node))
+        if type(node) is not ACCUMULATE:
+            op["sequence_nr"] = node._sequence_nr()
         record = self.s.ops.get(node)
         if record is not None:
             _put(op, "span", _span(record.span))
@@ -165,7 +166,7 @@ class GraphBuilder:
                 op["saved"] = saved
             grads = self.grads.get(node)
             if grads is not None:
-                op["grad_inputs"] = [self._summ(g) for g in grads[0]]
+                op["grad_inputs"] = [self._summ(g) for g in grads[0]]  # same summaries as the edges'
                 op["grad_outputs"] = [self._summ(g) for g in grads[1]]
         self.nodes.append(op)
 
@@ -182,6 +183,8 @@ class GraphBuilder:
         for slot in slots if len(slots) == 1 else sorted(slots):
             key: Key = (node, slot)
             value = self.s.values.get(key)
+            if value is not None and value._version != self.s.versions[key]:
+                value = None  # changed in place by something we did not see: no stale numbers
             is_output = key == self.output_key
             if value is None and is_output:
                 value = self.output
@@ -213,7 +216,6 @@ class GraphBuilder:
 
     def _leaf(self, node: Node) -> None:
         var: torch.Tensor = node.variable
-        self.leaf_of[node] = var
         key = id(var)
         self.s.hold(var)
         known = self.s.leaves.get(key)
@@ -236,37 +238,45 @@ class GraphBuilder:
         _put(t, "grad", self._summ(grad))
         _put(t, "span", _span(self.s.spans.get(key)))
         op["variable"] = t["id"]
+        self.tensor_ids[(node, 0)] = t["id"]  # consumers name a leaf by (its AccumulateGrad, 0)
         self._edge(self.op_ids[node], t["id"], "output", 0)
 
     def _inputs(self, node: Node) -> None:
         op_id = self.op_ids[node]
         grads = self.grads.get(node)
-        gis = grads[0] if grads is not None else []
+        gis: Grads = grads[0] if grads is not None else ()
         local = self.s.locals.get(node) if self.detail else None
-        upstream = grads[1][0] if grads is not None and len(grads[1]) == 1 else None
-        record = self.s.ops.get(node)
-        constants = dict(record.constants) if record is not None else {}
+        tensor_ids, edges, add = self.tensor_ids, self.edges, self.sm.add
         for i, (child, nr) in enumerate(self.children[node]):
             if child is None:
-                if i in constants:
-                    self._edge(self._constant(constants[i]), op_id, "input", i)
+                self._constant_input(node, i)
                 continue
-            source = self._source(child, nr)
+            source = tensor_ids.get((child, nr))
             if source is None:
                 continue
-            edge = self._edge(source, op_id, "input", i)
+            edge: Dict = {"id": f"e{len(edges)}", "source": source, "target": op_id, "kind": "input"}
+            if i:
+                edge["slot"] = i
+            edges.append(edge)
             grad = gis[i] if i < len(gis) else None
-            edge_grad = self._summ(grad)
-            _put(edge, "grad", edge_grad)
-            step = local[i] if local is not None and i < len(local) else None
-            if step is not None and _scalar(grad) and _scalar(upstream) and edge_grad is not None:
-                self.chains.append((edge, self.sm.add(upstream), step, edge_grad))  # type: ignore[arg-type]
+            if grad is not None:
+                edge["grad"] = add(grad)
+                if local is not None and i < len(local):
+                    self._chain(edge, grads, local[i], grad)
 
-    def _source(self, child: Node, nr: int) -> str | None:
-        if is_accumulate(child):
-            var = self.leaf_of.get(child)
-            return self.tensor_ids.get(id(var)) if var is not None else None
-        return self.tensor_ids.get((child, nr))
+    def _chain(self, edge: Dict, grads: Any, local: torch.Tensor | None, grad: torch.Tensor) -> None:
+        """upstream × local = product, where all three are single numbers."""
+        upstream = grads[1][0] if len(grads[1]) == 1 else None
+        if local is not None and upstream is not None and _scalar(grad) and _scalar(upstream):
+            self.chains.append((edge, self.sm.add(upstream), self.sm.add(local), edge["grad"]))
+
+    def _constant_input(self, node: Node, slot: int) -> None:
+        record = self.s.ops.get(node)
+        if record is None:
+            return
+        for i, t in record.constants:
+            if i == slot:
+                self._edge(self._constant(t), self.op_ids[node], "input", slot)
 
     def _constant(self, t: torch.Tensor) -> str:
         """A tensor without grad fed to a graph op; or, if detached from one, a cut."""
@@ -361,11 +371,8 @@ class GraphBuilder:
 
     def _chain_steps(self) -> None:
         for edge, up, local, grad in self.chains:
-            upstream, product = up.get("data"), grad.get("data")
-            if isinstance(upstream, list) or isinstance(product, list):
-                upstream = _first(upstream)
-                product = _first(product)
-            edge["chain"] = {"upstream": upstream, "local": _num(local), "product": product}
+            values = [_first(s.get("data")) for s in (up, local, grad)]
+            edge["chain"] = dict(zip(("upstream", "local", "product"), values, strict=True))
 
 
 def _describe(node: Node, slot: int) -> tuple[list[int], str, str]:
@@ -383,11 +390,3 @@ def _first(v: Any) -> Any:
     while isinstance(v, list):
         v = v[0] if v else None
     return v
-
-
-def _num(v: float) -> float | str:
-    if v != v:
-        return "NaN"
-    if v in (float("inf"), float("-inf")):
-        return "Infinity" if v > 0 else "-Infinity"
-    return float(f"{v:.8g}")

@@ -24,7 +24,7 @@ from gradtrace.core.errors import Span
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.tracer.build import GraphBuilder
 from gradtrace.tracer.forward import ForwardRecorder, ModulePaths
-from gradtrace.tracer.nodes import saved_values, scalar_locals
+from gradtrace.tracer.nodes import ACCUMULATE, saved_values, scalar_locals
 from gradtrace.tracer.notes import note
 from gradtrace.tracer.record import Node, PassRecord, State, tensor_key
 from gradtrace.tracer.stack import free_graph_with_tensor, release_on_big_stack
@@ -32,7 +32,7 @@ from gradtrace.tracer.summary import Summaries
 from gradtrace.tracer.walk import Walk
 
 BackwardMode = Literal["auto", "ones", "none"] | bool
-DETAIL_NODES = 5_000  # above this, leave out saved tensors, op gradient lists and chain steps
+DETAIL_NODES = 500  # above this, leave out saved tensors, op gradient lists and chain steps
 CHAIN_NODES = 2_000  # nodes asked for their local derivatives
 DEEP_GRAPH = 20_000  # graphs this big are freed on the reaper thread
 
@@ -153,7 +153,7 @@ class Capture:
     def _on_hook(self, node: Node, record: PassRecord, grad_inputs: Any, grad_outputs: Any) -> None:
         # Must return None: a returned tuple would replace the gradients.
         record.order.append(node)
-        if type(node).__name__ == "AccumulateGrad":  # torch may later add into this very tensor
+        if type(node) is ACCUMULATE:  # torch may later add into this very tensor
             grad_outputs = tuple(g.clone() if g is not None else None for g in grad_outputs)
         self.state.hook_grads.setdefault(node, []).append((id(record), grad_inputs, grad_outputs))
 
@@ -162,15 +162,16 @@ class Capture:
         if len(self.walk.nodes) > DETAIL_NODES:
             return
         s = self.state
-        for node in nodes:
-            if node in self._inspected:
-                continue
-            self._inspected.add(node)
-            s.saved[node] = saved_values(node, self.summaries, tensors=True)
-            if len(s.locals) < CHAIN_NODES:
-                local = scalar_locals(node)
-                if local is not None:
-                    s.locals[node] = local
+        with torch.no_grad():
+            for node in nodes:
+                if node in self._inspected:
+                    continue
+                self._inspected.add(node)
+                s.saved[node] = saved_values(node, self.summaries, tensors=True)
+                if len(s.locals) < CHAIN_NODES:
+                    local = scalar_locals(node)
+                    if local is not None:
+                        s.locals[node] = local
 
     # -- the graph -------------------------------------------------------------------------
     def graph(

@@ -19,6 +19,27 @@ from gradtrace.core.errors import Span
 from gradtrace.tracer.record import OpRecord, State, TensorMark, snapshot, tensor_key
 
 _CUTTING = {"detach", "detach_"}
+_IN_PLACE_DUNDER = {
+    "__setitem__",
+    "__iadd__",
+    "__isub__",
+    "__imul__",
+    "__itruediv__",
+    "__ifloordiv__",
+    "__imod__",
+    "__ipow__",
+    "__iand__",
+    "__ior__",
+    "__ixor__",
+    "__ilshift__",
+    "__irshift__",
+    "__imatmul__",
+}
+
+
+def _in_place(name: str) -> bool:
+    """``add_``, ``x += 1``, ``x[0] = 1``: the op writes into its first argument."""
+    return name in _IN_PLACE_DUNDER or (name.endswith("_") and not name.endswith("__"))
 
 
 def _tensors(args: Any, kwargs: dict[str, Any]) -> list[torch.Tensor]:
@@ -50,7 +71,7 @@ class ForwardRecorder(TorchFunctionMode):
         if func is torch.Tensor.backward:
             return self.on_backward(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        if name.endswith("_") and not name.endswith("__") and args and isinstance(args[0], torch.Tensor):
+        if args and _in_place(name) and isinstance(args[0], torch.Tensor):
             self._before_inplace(args[0])
         out = func(*args, **kwargs)
         if name != "__get__" or isinstance(out, torch.Tensor):
@@ -64,6 +85,7 @@ class ForwardRecorder(TorchFunctionMode):
         old = s.values.get(key)
         if old is not None and old.data_ptr() == t.data_ptr():
             s.values[key] = old.clone()
+            s.versions[key] = s.values[key]._version
         leaf = s.leaves.get(id(t))
         if leaf is not None and leaf[1].data_ptr() == t.data_ptr():
             s.leaves[id(t)] = (leaf[0], leaf[1].clone())
@@ -85,7 +107,9 @@ class ForwardRecorder(TorchFunctionMode):
     def _graph_output(self, gf: Any, t: torch.Tensor, inputs: list[torch.Tensor]) -> None:
         s = self.state
         self.last = t
-        s.values[(gf, t.output_nr)] = snapshot(t)
+        key = (gf, t.output_nr)
+        s.values[key] = t.detach()  # shares storage: an in-place op clones it first (above)
+        s.versions[key] = t._version
         if gf in s.ops:
             return
         s.ops_seen += 1

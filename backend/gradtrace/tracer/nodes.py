@@ -100,26 +100,31 @@ def _number(v: Any) -> Any:
     return v
 
 
-def scalar_locals(node: Node) -> list[float | None] | None:
-    """∂output/∂input_i of a node whose output and inputs are scalars, by asking the node.
+_ONES: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def scalar_locals(node: Node) -> list[torch.Tensor | None] | None:
+    """∂output/∂input_i of a node whose output is a scalar, by asking the node (under no_grad).
 
     Calling the node with a gradient of one returns exactly the local derivatives.
     Only built-in (C++) nodes are asked: a custom Function's backward may have effects.
     """
-    metas = output_meta(node)
-    if len(metas) != 1 or metas[0] is None or metas[0][0] != [] or is_accumulate(node):
+    if type(node) is ACCUMULATE or type(node).__name__ == "BackwardCFunction":
         return None
-    if type(node).__name__ == "BackwardCFunction":
-        return None
-    _shape, dtype, device = metas[0]
-    if not dtype.startswith(("float", "bfloat")):
-        return None
-    one = torch.ones((), dtype=getattr(torch, dtype), device=device)
     try:
-        with torch.no_grad():
-            grads = node(one)
+        metas = node._input_metadata
+        if len(metas) != 1 or len(metas[0].shape) != 0 or not metas[0].dtype.is_floating_point:
+            return None
+        key = (metas[0].dtype, metas[0].device)
+    except (RuntimeError, TypeError):  # nested tensors have no plain shape
+        return None
+    one = _ONES.get(key)
+    if one is None:
+        one = _ONES[key] = torch.ones((), dtype=key[0], device=key[1])
+    try:
+        grads = node(one)
     except (RuntimeError, TypeError):  # buffers already freed, or an unusual signature
         return None
     if isinstance(grads, torch.Tensor):
         grads = (grads,)
-    return [float(g) if isinstance(g, torch.Tensor) and g.numel() == 1 else None for g in grads]
+    return [g if isinstance(g, torch.Tensor) and g.numel() == 1 else None for g in grads]

@@ -65,7 +65,8 @@ class PassRecord:
 class State:
     """Everything the capture holds; released on a big-stack thread (see ``stack``)."""
 
-    values: dict[Key, torch.Tensor] = field(default_factory=dict)  # forward value per tensor
+    values: dict[Key, torch.Tensor] = field(default_factory=dict)  # forward value per tensor (detached)
+    versions: dict[Key, int] = field(default_factory=dict)  # its _version then: later edits are noticed
     ops: dict[Node, OpRecord] = field(default_factory=dict)
     marks: dict[int, TensorMark] = field(default_factory=dict)  # constants and cut results
     leaves: dict[int, tuple[int, torch.Tensor]] = field(default_factory=dict)  # id -> (version, value)
@@ -78,7 +79,7 @@ class State:
     hook_grads: dict[Node, list[tuple[int, tuple[Any, ...], tuple[Any, ...]]]] = field(default_factory=dict)
     passes: list[PassRecord] = field(default_factory=list)
     saved: dict[Node, list[dict[str, Any]]] = field(default_factory=dict)
-    locals: dict[Node, list[float | None]] = field(default_factory=dict)
+    locals: dict[Node, list[torch.Tensor | None]] = field(default_factory=dict)  # ∂out/∂input_i
     ops_seen: int = 0
 
     def hold(self, t: torch.Tensor) -> int:

@@ -72,6 +72,7 @@ class Summaries:
 
     def __init__(self) -> None:
         self._pending: Pending = []
+        self._by_id: dict[int, Summary] = {}  # one summary per tensor object (ids stay unique: we hold them)
 
     def add(self, t: torch.Tensor, describe: dict[str, Any] | None = None) -> Summary:
         """The summary of ``t``: an empty dict now, filled in by ``flush``.
@@ -79,7 +80,12 @@ class Summaries:
         ``describe``, a tensor node, gets ``shape``, ``dtype`` and ``device`` at the same
         time: reading them once per group is cheaper than once per tensor.
         """
-        summary: Summary = {}
+        summary = self._by_id.get(id(t))
+        if summary is not None:
+            if describe is not None:
+                self._pending.append((t, {}, describe))
+            return summary
+        summary = self._by_id[id(t)] = {}
         self._pending.append((t, summary, describe))
         return summary
 
@@ -89,6 +95,7 @@ class Summaries:
             t = item[0]
             groups.setdefault((t.shape, t.dtype, t.device), []).append(item)
         self._pending = []
+        self._by_id = {}
         with torch.no_grad():
             for (shape, dtype, device), group in groups.items():
                 _fill_group(list(shape), dtype, str(device), group, detail)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from gradtrace.api import create_app
-from gradtrace.core.limits import Limits
+from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.service import Settings
 
 T = TypeVar("T")
@@ -74,6 +74,16 @@ class AppHarness:
 @pytest.fixture(scope="session")
 def api() -> Iterator[AppHarness]:
     harness = AppHarness(Settings.load(env={}, workers=2))
+    yield harness
+    harness.close()
+
+
+@pytest.fixture(scope="module")
+def loaded() -> Iterator[AppHarness]:
+    """2 workers, a 1 s wall clock, and no in-worker step or time budget: runaway
+    programs are stopped only by the parent's kill."""
+    loose = DEFAULT_LIMITS.with_overrides(steps=10**12, loop_iterations=10**12, wall_seconds=3600.0)
+    harness = AppHarness(Settings.load(env={}, workers=2, timeout=1.0), program_limits=loose)
     yield harness
     harness.close()
 

@@ -61,6 +61,6 @@ def serve(settings: Settings) -> int:
     print(f"gradtrace serving at {public_url(settings.host, port)}  (API docs: /docs)", flush=True)
     if settings.host in {"0.0.0.0", "::"}:
         print(f"listening on all interfaces, port {port}", flush=True)
-    with sock:
+    with sock, contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after shutting down
         asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
     return 0

@@ -27,7 +27,7 @@ def sized(value: object, what: str = "value") -> int:
         raise GradtraceError(
             "runtime", "python_error", {"kind": "TypeError", "detail": f"{what} must be a sequence"}
         )
-    if isinstance(value, torch.Tensor) and value.dim() == 0:
+    if isinstance(value, torch.Tensor) and len(value.shape) == 0:
         raise GradtraceError(
             "runtime", "python_error", {"kind": "TypeError", "detail": "iteration over a 0-d tensor"}
         )

@@ -19,7 +19,7 @@ from gradtrace.run.devices import check_device
 from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import METHODS
-from gradtrace.run.shapes import charge, check_shape, numel
+from gradtrace.run.shapes import charge, check_shape, numel, size_of
 from gradtrace.run.values import Facade, Func, Method, is_registered
 
 SHARED_KWARGS: frozenset[str] = frozenset(
@@ -178,7 +178,7 @@ def check_values(func: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, mo
 
 def _count_parameters(module: nn.Module) -> None:
     for parameter in module.parameters():
-        budget.budget().created(parameter.numel())
+        budget.budget().created(size_of(parameter))
 
 
 def call_module(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -23,6 +23,7 @@ from gradtrace.run.shapes import (
     numel,
     shape_of,
     size_args,
+    size_of,
 )
 from gradtrace.run.values import Guard
 
@@ -132,7 +133,7 @@ def one_hot(args: Args, kwargs: Kwargs) -> None:
     if (
         classes == -1
         and isinstance(args[0], torch.Tensor)
-        and args[0].numel()
+        and size_of(args[0])
         and not args[0].is_floating_point()
     ):
         classes = int(args[0].max().item()) + 1  # inferred from the data: bound it too

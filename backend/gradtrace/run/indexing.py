@@ -14,7 +14,7 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
-from gradtrace.run.shapes import charge, check_shape
+from gradtrace.run.shapes import charge, check_shape, size_of
 from gradtrace.sandbox import check_sequence
 
 _READABLE = (torch.Tensor, np.ndarray, list, tuple, str, range, torch.Size, torch.nn.Sequential)
@@ -51,9 +51,9 @@ def _check_gather(container: Any, index: Any) -> None:
             check_sequence(len(part), budget.budget().limits)
             part = np.asarray(part) if len(part) < 100_000 else part
         if isinstance(part, torch.Tensor | np.ndarray) and part.dtype not in (torch.bool, np.bool_):
-            largest = max(largest, int(part.size if isinstance(part, np.ndarray) else part.numel()))
+            largest = max(largest, int(part.size if isinstance(part, np.ndarray) else size_of(part)))
     if largest:
         shape = tuple(container.shape) or (1,)
         smallest_dim = max(min(shape), 1)
-        total = int(container.size if isinstance(container, np.ndarray) else container.numel())
+        total = int(container.size if isinstance(container, np.ndarray) else size_of(container))
         check_shape((largest, max(total // smallest_dim, 1)))

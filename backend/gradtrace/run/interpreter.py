@@ -122,15 +122,19 @@ class Interpreter:
     def _for(self, stmt: ast.For) -> None:
         iterable = self.eval(stmt.iter)
         span = self.program.header_span(stmt, stmt.iter)
-        for item in iterate(iterable):
-            self.budget.loop()
-            self.bind(stmt.target, item, span)
-            try:
-                self.block(stmt.body)
-            except _Break:
-                break
-            except _Continue:
-                continue
+        token = current_span.set(self.program.span(stmt.iter))  # rows of a tensor come from here
+        try:
+            for item in iterate(iterable):
+                self.budget.loop()
+                self.bind(stmt.target, item, span)
+                try:
+                    self.block(stmt.body)
+                except _Break:
+                    break
+                except _Continue:
+                    continue
+        finally:
+            current_span.reset(token)
 
     def _with(self, stmt: ast.With) -> None:
         managers = [self.eval(item.context_expr) for item in stmt.items]
@@ -402,7 +406,7 @@ def iterate(value: object) -> Iterator[Any]:
     if not isinstance(value, _ITERABLE):
         raise GradtraceError("runtime", "not_iterable", {"what": type(value).__name__})
     if isinstance(value, torch.Tensor):
-        if value.dim() == 0:
+        if len(value.shape) == 0:
             raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
         return (get_item(value, i) for i in range(len(value)))
     return iter(value)
@@ -411,7 +415,7 @@ def iterate(value: object) -> Iterator[Any]:
 def unpack(value: object, count: int) -> list[Any]:
     if not isinstance(value, _ITERABLE):
         raise GradtraceError("runtime", "not_iterable", {"what": type(value).__name__})
-    if isinstance(value, torch.Tensor) and value.dim() == 0:
+    if isinstance(value, torch.Tensor) and len(value.shape) == 0:
         raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
     if len(value) != count:
         raise GradtraceError("runtime", "unpack_mismatch", {"size": len(value), "expected": count})

@@ -16,7 +16,15 @@ import torch
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
 from gradtrace.run.devices import check_device
-from gradtrace.run.shapes import check_broadcast, check_matmul, check_outer, check_shape, numel, size_args
+from gradtrace.run.shapes import (
+    check_broadcast,
+    check_matmul,
+    check_outer,
+    check_shape,
+    numel,
+    size_args,
+    size_of,
+)
 from gradtrace.run.spans import current_span
 from gradtrace.sandbox import check_sequence
 
@@ -59,7 +67,7 @@ def _new_sized(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
 
 def _repeat(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     sizes = size_args(args, kwargs, key="sizes")
-    check_shape((numel(sizes), target.numel()))
+    check_shape((numel(sizes), size_of(target)))
 
 
 def _expand(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -68,7 +76,7 @@ def _expand(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 
 
 def _tolist(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    count = target.numel() if isinstance(target, torch.Tensor) else int(target.size)
+    count = size_of(target) if isinstance(target, torch.Tensor) else int(target.size)
     check_sequence(count, budget.budget().limits)
     return target.tolist()
 

@@ -32,6 +32,14 @@ def shape_of(value: object) -> Shape | None:
     return None
 
 
+def size_of(tensor: torch.Tensor) -> int:
+    """``tensor.numel()`` from its shape: calling the method would show up as an op in the tracer."""
+    total = 1
+    for size in tensor.shape:
+        total *= size
+    return total
+
+
 def numel(shape: Iterable[int]) -> int:
     total = 1
     for size in shape:
@@ -173,7 +181,7 @@ def nested_size(data: object, limit: int, *, count_tensors: bool, code: str) -> 
 
 def _leaf(value: object, count_tensors: bool) -> int:
     if count_tensors and isinstance(value, torch.Tensor):
-        return int(value.numel())
+        return int(size_of(value))
     if count_tensors and isinstance(value, np.ndarray):
         return int(value.size)
     return 1
@@ -194,7 +202,7 @@ def arange_length(args: Sequence[Any], kwargs: dict[str, Any]) -> int:
 
 
 def _number(value: object) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
+    if isinstance(value, torch.Tensor) and size_of(value) == 1:
         return float(value.item())
     if isinstance(value, NUMBER_TYPES):
         return float(value)
@@ -209,21 +217,21 @@ def charge(result: object, inputs: tuple[object, ...] = ()) -> None:
     """
     run = budget.budget()
     if type(result) is torch.Tensor and len(inputs) <= 2:  # the common case, kept cheap
-        size = result.numel()
+        size = size_of(result)
         run.created(size)
-        run.work(ELEMENT_COST * (size + sum(v.numel() for v in inputs if isinstance(v, torch.Tensor))))
+        run.work(ELEMENT_COST * (size + sum(size_of(v) for v in inputs if isinstance(v, torch.Tensor))))
         return
     work = 0
     for value in inputs:
         if isinstance(value, torch.Tensor):
-            work += value.numel()
+            work += size_of(value)
         elif isinstance(value, np.ndarray | list | tuple):
             work += _elements(value)
     if isinstance(result, tuple | list):
         for item in result[:1024]:
             if isinstance(item, torch.Tensor):
-                run.created(item.numel())
-                work += item.numel()
+                run.created(size_of(item))
+                work += size_of(item)
     elif isinstance(result, torch.Tensor | np.ndarray):
         size = _elements(result)
         run.created(size)
@@ -234,9 +242,9 @@ def charge(result: object, inputs: tuple[object, ...] = ()) -> None:
 
 def _elements(value: object) -> int:
     if isinstance(value, torch.Tensor):
-        return int(value.numel())
+        return int(size_of(value))
     if isinstance(value, np.ndarray):
         return int(value.size)
     if isinstance(value, list | tuple) and len(value) <= 1024:
-        return sum(int(v.numel()) for v in value if isinstance(v, torch.Tensor))
+        return sum(int(size_of(v)) for v in value if isinstance(v, torch.Tensor))
     return 0

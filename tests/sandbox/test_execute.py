@@ -35,7 +35,11 @@ def failure(source: str, **limits: int) -> GradtraceError:
     ("source", "name", "expected"),
     [
         ("x = torch.tensor([2.0], requires_grad=True)\ny = x**2 + 3*x + 1\ny.backward()", "x", [7.0]),
-        ("x = torch.tensor([2.0], requires_grad=True)\ny = x**3 + 2*x**2 - 5*x + 3\ny.backward()", "x", [15.0]),
+        (
+            "x = torch.tensor([2.0], requires_grad=True)\ny = x**3 + 2*x**2 - 5*x + 3\ny.backward()",
+            "x",
+            [15.0],
+        ),
         ("w = torch.tensor(2.0, requires_grad=True)\ny = w**2\nz = 2*y + 5\nz.backward()", "w", 8.0),
         (
             "w = torch.tensor(4.0, requires_grad=True)\nx = torch.tensor(3.0, requires_grad=True)\n"
@@ -54,7 +58,7 @@ def test_the_notes_gradients(source: str, name: str, expected: Any) -> None:
 def test_result_contract() -> None:
     result = run(
         "import torch\nx = torch.tensor([2.0], requires_grad=True)\ny = x**2 + 3*x + 1\n"
-        "y.backward()\nn = 3\nprint(x.grad)\nprint(f\"f'(2) = {x.grad.item()}\")"
+        'y.backward()\nn = 3\nprint(x.grad)\nprint(f"f\'(2) = {x.grad.item()}")'
     )
     assert list(result.variables) == ["x", "y", "n"]  # not the presets, not the import
     assert result.printed == "tensor([7.])\nf'(2) = 7.0\n"
@@ -96,7 +100,11 @@ class Recorder:
         self.names.append(name)
 
     def backward(
-        self, tensor: torch.Tensor, gradient: torch.Tensor | None, retain_graph: bool | None, span: Span | None
+        self,
+        tensor: torch.Tensor,
+        gradient: torch.Tensor | None,
+        retain_graph: bool | None,
+        span: Span | None,
     ) -> None:
         self.backwards.append((retain_graph, span))
         tensor.backward(gradient=gradient, retain_graph=retain_graph)
@@ -116,7 +124,10 @@ def test_observer_sees_bindings_and_runs_backward() -> None:
 
 def test_torch_errors_inside_the_observer_are_explained() -> None:
     with pytest.raises(GradtraceError) as info:
-        run("x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny.backward()\ny.backward()", observer=Recorder())
+        run(
+            "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny.backward()\ny.backward()",
+            observer=Recorder(),
+        )
     assert (info.value.code, info.value.span and info.value.span.line) == ("backward_twice", 4)
 
 
@@ -156,7 +167,10 @@ def test_global_state_is_restored() -> None:
     ("source", "code"),
     [
         ("x = torch.tensor([1.0], requires_grad=True)\nx += 1", "inplace_leaf"),
-        ("x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny.backward()\ny.backward()", "backward_twice"),
+        (
+            "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny.backward()\ny.backward()",
+            "backward_twice",
+        ),
         ("x = torch.ones(3, requires_grad=True)\ny = x * 2\ny.backward()", "grad_non_scalar"),
         ("a = torch.ones(2, 3)\nb = torch.ones(2, 3)\nc = a @ b", "matmul_shape"),
         ("x = torch.tensor([1, 2], requires_grad=True)", "int_requires_grad"),
@@ -183,7 +197,9 @@ def test_cuda_without_a_gpu_is_a_clear_error() -> None:
     with pytest.raises(GradtraceError) as info:
         run("x = 1", device="cuda")
     assert info.value.code == "device_unavailable"
-    result = run("device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\nx = torch.ones(1).to(device)")
+    result = run(
+        "device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\nx = torch.ones(1).to(device)"
+    )
     assert result.variables["x"].device.type == "cpu"  # type: ignore[attr-defined]
 
 
@@ -234,4 +250,7 @@ def test_reachable_values_go_through_the_attribute_policy(source: str) -> None:
 
 def test_no_user_callables_reach_torch() -> None:
     assert failure("x = torch.tensor([torch.exp])").code == "value_not_allowed"
-    assert failure("o = optim.SGD([torch.ones(1, requires_grad=True)], lr=0.1)\no.step(print)").type == "not_allowed"
+    assert (
+        failure("o = optim.SGD([torch.ones(1, requires_grad=True)], lr=0.1)\no.step(print)").type
+        == "not_allowed"
+    )

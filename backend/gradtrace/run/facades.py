@@ -258,3 +258,16 @@ MATH = _math_facade()
 TORCH = Facade("torch", {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM})
 
 FACADES: dict[str, Facade] = {"torch": TORCH, "nn": NN, "F": F, "optim": OPTIM, "np": NP, "math": MATH}
+
+
+def _warm_up() -> None:
+    """The first optimizer torch builds imports ``torch._dynamo`` (~2 s of CPU).
+
+    Pay that once when a worker imports the sandbox, not inside a student's time budget.
+    """
+    parameter = _nn.Parameter(torch.zeros(1))
+    for optimizer in OPTIMIZER_TYPES:
+        optimizer([parameter], lr=0.1)
+
+
+_warm_up()

@@ -9,6 +9,9 @@ Each case in ``hostile.json`` is ``{"name", "source", "type", "line"?, "limits"?
 - ``line`` (optional) is the line the error must point at.
 - ``limits`` (optional) lowers some limits for that case, to show each one is honoured.
 
+An error that only reports a failed allocation (``out_of_memory``, or torch's "can't
+allocate memory") does not count: the refusal must come from the budget, before it.
+
 For every case: ``check`` then ``execute`` must raise ``GradtraceError`` (nothing
 else), the refusal must cost under a second of CPU, resident memory must not grow by
 more than ``MAX_GROWTH`` while it runs (sampled in a background thread, and the
@@ -197,6 +200,8 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
         f"printed={result.printed[:200] if result else None!r}"
     )
     assert error.type in expected_types(case), f"got {error.type}: {error.to_dict('en')}"
+    failed_allocation = error.code == "out_of_memory" or "allocate" in (error.detail or "")
+    assert not failed_allocation, f"refused only after an allocation failed: {error.to_dict('en')}"
     if "line" in case:
         assert error.span is not None, f"no location: {error.to_dict('en')}"
         assert error.span.line == case["line"], f"line {error.span.line}: {error.to_dict('en')}"

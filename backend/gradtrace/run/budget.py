@@ -52,6 +52,13 @@ class Budget:
             raise limit_error("too_many_iterations", self.loops, self.limits.loop_iterations)
         self.step()
 
+    def expect(self, iterations: int, steps: int) -> None:
+        """A loop that cannot stop early will need this much: refuse it now, not at the end."""
+        if self.loops + iterations > self.limits.loop_iterations:
+            raise limit_error("too_many_iterations", self.loops + iterations, self.limits.loop_iterations)
+        if self.steps + steps > self.max_steps:
+            raise limit_error("too_many_steps", self.steps + steps, self.limits.steps)
+
     def tensor(self, numel: int) -> None:
         """A tensor of ``numel`` elements is about to be created."""
         if numel > self.limits.tensor_elements:

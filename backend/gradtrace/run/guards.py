@@ -46,10 +46,16 @@ def sized_randint(args: Args, kwargs: Kwargs) -> None:
     check_shape(size_args((size,), {}))
 
 
-def sized_count(args: Args, kwargs: Kwargs) -> None:
-    """``randperm(n)``, ``eye(n, m)``."""
+def sized_count(args: Args, kwargs: Kwargs, kind: str = "randperm") -> None:
+    """``randperm(n)``, ``eye(n)`` (n x n), ``eye(n, m)``."""
     sizes = [a for a in args[:2] if isinstance(a, int)]
-    check_shape((sizes[0], sizes[-1]) if len(sizes) == 2 else sizes)
+    check_shape(sizes[:1])
+    if len(sizes) == 2 or (sizes and kind == "eye"):
+        check_shape((sizes[0], sizes[-1]))
+
+
+def eye(args: Args, kwargs: Kwargs) -> None:
+    sized_count(args, kwargs, kind="eye")
 
 
 def data(args: Args, kwargs: Kwargs) -> None:

@@ -53,6 +53,8 @@ class Interpreter:
         self.spans: dict[str, Span] = {}
         self.scopes: list[dict[str, object]] = []  # list-comprehension variables
         self._counter = 0
+        self._minimum_steps: dict[ast.For, int] = {}
+        self._jumping: set[ast.For] = set()
         self._stmt: dict[type[ast.AST], Callable[[Any], None]] = {
             ast.Expr: self._expr_stmt, ast.Assign: self._assign, ast.AnnAssign: self._ann_assign,
             ast.AugAssign: self._aug_assign, ast.If: self._if, ast.For: self._for, ast.With: self._with,
@@ -121,6 +123,7 @@ class Interpreter:
 
     def _for(self, stmt: ast.For) -> None:
         iterable = self.eval(stmt.iter)
+        self._expect(stmt, iterable)
         span = self.program.header_span(stmt, stmt.iter)
         token = current_span.set(self.program.span(stmt.iter))  # rows of a tensor come from here
         try:
@@ -135,6 +138,22 @@ class Interpreter:
                     continue
         finally:
             current_span.reset(token)
+
+    def _expect(self, stmt: ast.For, iterable: object) -> None:
+        """Without break/continue, a loop runs every iteration in full: charge it up front."""
+        if stmt in self._jumping or not isinstance(iterable, _ITERABLE):
+            return
+        minimum = self._minimum_steps.get(stmt)
+        if minimum is None:
+            if any(isinstance(node, ast.Break | ast.Continue) for node in ast.walk(stmt)):
+                self._jumping.add(stmt)
+                return
+            minimum = self._minimum_steps[stmt] = minimum_steps(stmt.body)
+        try:
+            iterations = len(iterable)
+        except OverflowError:  # range(2**100)
+            iterations = self.budget.limits.loop_iterations + 1
+        self.budget.expect(iterations, iterations * minimum)
 
     def _with(self, stmt: ast.With) -> None:
         managers = [self.eval(item.context_expr) for item in stmt.items]
@@ -398,6 +417,12 @@ class Interpreter:
         with_graph = [name for name in tensors if getattr(self.names[name], "grad_fn", None) is not None]
         candidates = with_graph or tensors
         return candidates[0] if candidates else None
+
+
+def minimum_steps(body: list[ast.stmt]) -> int:
+    """Steps one pass over ``body`` takes at least: the loop step, each statement, each value."""
+    with_value = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign)
+    return 1 + len(body) + sum(isinstance(stmt, with_value) for stmt in body)
 
 
 def iterate(value: object) -> Iterator[Any]:

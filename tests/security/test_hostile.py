@@ -16,7 +16,8 @@ For every case: ``check`` then ``execute`` must raise ``GradtraceError`` (nothin
 else), the refusal must cost under a second of CPU, resident memory must not grow by
 more than ``MAX_GROWTH`` while it runs (sampled in a background thread, and the
 process peak), no file may appear, nothing may reach the real stdout, and the error
-must render a message in both languages.
+must render a message in both languages. Global torch state (grad mode, default
+dtype, threads, RNG) must be as before, even when the refusal comes mid-block.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from gradtrace.core import DEFAULT_LIMITS, GradtraceError
 
@@ -55,6 +57,17 @@ PAYLOAD_FILES = [
         "/tmp/x",
     )
 ]
+
+
+def torch_state() -> tuple[object, ...]:
+    """What a program must never change for the next one in the same worker."""
+    return (
+        torch.is_grad_enabled(),
+        torch.get_default_dtype(),
+        torch.get_num_threads(),
+        torch.is_anomaly_enabled(),
+        torch.random.get_rng_state().tolist(),
+    )
 
 
 def build_source(source: str | list[Any]) -> str:
@@ -173,6 +186,7 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
     for path in PAYLOAD_FILES:
         path.unlink(missing_ok=True)
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    state_before = torch_state()
 
     error: GradtraceError | None = None
     escaped: BaseException | None = None
@@ -189,6 +203,7 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 
     maxrss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - maxrss_before
+    state_after = torch_state()
     out, err = capfd.readouterr()
     written = [str(path) for path in PAYLOAD_FILES if path.exists()]
     for path in PAYLOAD_FILES:
@@ -210,8 +225,43 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
     assert memory["growth"] < MAX_GROWTH, f"resident memory grew by {memory['growth'] / 2**20:.0f} MiB"
     assert maxrss_growth < MAX_GROWTH, f"peak memory grew by {maxrss_growth / 2**20:.0f} MiB"
     assert not written, f"files written: {written}"
+    assert state_after == state_before, "global torch state changed"
     assert "pwned" not in out + err, "the program reached a real process or stream"
     for lang in ("en", "ko"):
         report = error.to_dict(lang)
         assert report["type"] == error.type
         assert isinstance(report["message"], str) and report["message"].strip(), report
+
+
+SPAN_CASES = [
+    # (name, source, expected (line, col)): columns count characters, not UTF-8 bytes
+    ("korean_before_builtin", "x = '가나다' + eval('1')", (1, 13)),
+    ("korean_comment_line_above", "# 한글 주석\ny = '텐서'; z = open('f')", (2, 15)),
+    ("emoji_before_attribute", "s = '🧠🧠'\nt = torch.ones(1).__class__", (2, 5)),
+]
+
+
+@pytest.mark.parametrize(("source", "where"), [pytest.param(s, w, id=n) for n, s, w in SPAN_CASES])
+def test_error_columns_count_characters(source: str, where: tuple[int, int]) -> None:
+    from gradtrace.sandbox import check
+
+    with pytest.raises(GradtraceError) as caught:
+        check(source)
+    span = caught.value.span
+    assert span is not None
+    assert (span.line, span.col) == where, span
+    line_text = source.splitlines()[span.line - 1]
+    assert span.end_line > span.line or span.col < span.end_col <= len(line_text) + 1, span
+
+
+def test_grad_mode_restored_after_refusal_inside_no_grad() -> None:
+    from gradtrace.run import execute
+    from gradtrace.sandbox import check
+
+    source = "x = torch.ones(3, requires_grad=True)\nwith torch.no_grad():\n    y = torch.ones(10**5, 10**5)"
+    program = check(source)
+    with pytest.raises(GradtraceError) as caught:
+        execute(program)
+    assert caught.value.type == "limit"
+    assert caught.value.span is not None and caught.value.span.line == 3
+    assert torch.is_grad_enabled()

@@ -228,9 +228,17 @@ def _np_random(name: str) -> Func:
     return Func(f"np.random.{name}", sample, guards.numpy_random, kwargs=frozenset())
 
 
+def _np_array(data: Any, dtype: Any = None) -> numpy.ndarray:
+    """``np.array`` of numbers only: an object array would hold (and call) arbitrary values."""
+    array = numpy.array(data, dtype=dtype)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"np.array here takes numbers, not {array.dtype}")
+    return array
+
+
 def _np_facade() -> Facade:
     members: dict[str, object] = {
-        "array": Func("np.array", numpy.array, guards.data),
+        "array": Func("np.array", _np_array, guards.data),
         "zeros": Func("np.zeros", numpy.zeros, guards.numpy_sized),
         "ones": Func("np.ones", numpy.ones, guards.numpy_sized),
         "arange": Func("np.arange", numpy.arange, guards.arange),

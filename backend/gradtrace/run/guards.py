@@ -182,6 +182,7 @@ def numpy_random(args: Args, kwargs: Kwargs) -> None:
 
 
 MAX_SEQUENTIAL_DEPTH = 8
+MAX_SEQUENTIAL_MODULES = 256  # torch calls each one in Python, outside the step budget
 
 
 def sequential(args: Args, kwargs: Kwargs) -> None:
@@ -189,6 +190,10 @@ def sequential(args: Args, kwargs: Kwargs) -> None:
     if kwargs:
         raise GradtraceError(
             "not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "nn.Sequential"}
+        )
+    if len(args) > MAX_SEQUENTIAL_MODULES:
+        raise GradtraceError(
+            "limit", "sequence_too_long", {"size": len(args), "limit": MAX_SEQUENTIAL_MODULES}
         )
     stack = [(module, 1) for module in args]
     while stack:

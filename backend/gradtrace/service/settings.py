@@ -50,7 +50,7 @@ def _opt(help_text: str, parse: Callable[[str], Any] = str, **kwargs: Any) -> An
 class Settings:
     host: str = _opt("address to listen on (0.0.0.0 to serve a classroom LAN)", default="127.0.0.1")
     port: int = _opt("TCP port", int, default=8000)
-    workers: int = _opt("worker processes running programs (default: one per core, at most 8)", int,
+    workers: int = _opt("worker processes that run programs", int,
                         default_factory=default_workers)
     threads: int = _opt("torch threads per worker", int, default=1)
     queue: int = _opt("requests waiting for a worker before new ones get 503", int, default=64)

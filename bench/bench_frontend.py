@@ -18,6 +18,7 @@ import statistics
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "frontend" / "dist"
@@ -173,9 +174,9 @@ def measure(
     page.route(
         "**/api/examples", lambda route: route.fulfill(status=200, content_type="application/json", body="[]")
     )
-    query = f"?code={SOURCE}" + (f"&layout={engine}" if engine else "")
+    query = f"?code={quote(SOURCE)}" + (f"&layout={engine}" if engine else "")
     page.goto(f"{base}/{query}")
-    page.wait_for_selector('body[data-status="ready"]', state="attached", timeout=300_000)
+    page.wait_for_selector('body[data-status="ready"]', state="attached", timeout=120_000)
     result = {
         k: float(page.evaluate(f"Number(document.body.dataset.{k})"))
         for k in ("renderMs", "layoutMs", "drawMs", "nodes")

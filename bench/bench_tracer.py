@@ -80,6 +80,14 @@ def ours_capture(build: Build) -> int:
     return len(to_json_bytes(cap.trace(out).data))
 
 
+def json_size(build: Build) -> tuple[int, int]:
+    """Bytes of the capture's JSON, and how many nodes (tensors and ops) it lists."""
+    with gradtrace.capture() as cap:
+        out = build()
+    data = cap.trace(out).data
+    return len(to_json_bytes(data)), len(data["nodes"])
+
+
 def torchviz_dot(build: Build) -> None:
     import torchviz
 
@@ -115,9 +123,11 @@ def count_nodes(build: Build) -> int:
 
 def run(sizes: list[int], repeat: int) -> None:
     sys.setrecursionlimit(1_000_000)  # torchviz's make_dot recurses once per node
+    torch.set_num_threads(1)  # tiny tensors: threads only add noise on a shared machine
     warnings.simplefilter("ignore")
+    print(f"seconds, median of {repeat}; B/node = JSON bytes (capture) per autograd node, per JSON node")
     header = f"{'graph':<9}{'nodes':>7}{'bare':>9}{'trace':>9}{'capture':>9}{'torchviz':>10}"
-    print(header + f"{'tr/bare':>9}{'cap/bare':>9}{'tr/viz':>8}{'B/node':>8}")
+    print(header + f"{'tr/bare':>9}{'cap/bare':>9}{'tr/viz':>8}{'cap/viz':>8}{'B/node':>8}{'B/json':>8}")
     for name, make in (("chain", chain), ("wide_sum", wide_sum), ("mlp", mlp)):
         for n in sizes:
             build = make(n)
@@ -126,10 +136,11 @@ def run(sizes: list[int], repeat: int) -> None:
             t_ours = median_time(ours, build, repeat)
             t_cap = median_time(ours_capture, build, repeat)
             t_viz = median_time(torchviz_dot, build, repeat)
-            size = ours_capture(build)
+            size, json_nodes = json_size(build)
             print(
                 f"{name:<9}{nodes:>7}{t_bare:>9.3f}{t_ours:>9.3f}{t_cap:>9.3f}{t_viz:>10.3f}"
-                f"{t_ours / t_bare:>9.2f}{t_cap / t_bare:>9.2f}{t_ours / t_viz:>8.2f}{size / nodes:>8.0f}",
+                f"{t_ours / t_bare:>9.2f}{t_cap / t_bare:>9.2f}{t_ours / t_viz:>8.2f}{t_cap / t_viz:>8.2f}"
+                f"{size / nodes:>8.0f}{size / json_nodes:>8.0f}",
                 flush=True,
             )
 
@@ -138,7 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--cpu", action="store_true", help="time CPU seconds of this process (shared machines)")
+    parser.add_argument("--cpu", action="store_true", help="time CPU seconds (for shared machines)")
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.cpu else time.perf_counter

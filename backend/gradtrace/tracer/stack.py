@@ -10,6 +10,7 @@ code are handed to such a thread when their last tensor dies.
 
 from __future__ import annotations
 
+import atexit
 import queue
 import sys
 import threading
@@ -48,6 +49,9 @@ def on_big_stack(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result[0]
 
 
+_STOP = object()
+
+
 class _Reaper:
     """One daemon thread with a big stack that drops whatever it is handed."""
 
@@ -60,6 +64,12 @@ class _Reaper:
         self._start()
         self._queue.put(obj)
 
+    def drain(self) -> None:
+        """At exit: let the thread finish what it was handed (killing it mid-free aborts)."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout=120)
+
     def _start(self) -> None:
         with self._lock:
             if self._thread is not None:
@@ -69,12 +79,15 @@ class _Reaper:
                 try:
                     self._thread = threading.Thread(target=self._loop, name="gradtrace-reaper", daemon=True)
                     self._thread.start()
+                    atexit.register(self.drain)
                 finally:
                     threading.stack_size(previous)
 
     def _loop(self) -> None:
         while True:
             item = self._queue.get()
+            if item is _STOP:
+                return
             # The sender may still hold its reference for a moment; wait until ours is
             # the last one (getrefcount counts `item` and its own argument).
             for _ in range(1000):

@@ -17,7 +17,12 @@ const pending = new Map();
 export async function layoutGraph(nodes, edges, { engine = null } = {}) {
   const fast = engine ? engine === 'fast' : nodes.length > FAST_LAYOUT_OVER;
   if (fast) return runFast(nodes, edges);
-  return runElkLayout(nodes, edges);
+  try {
+    return await runElkLayout(nodes, edges);
+  } catch (error) {
+    console.warn('ELK failed, using the fast layered layout:', error);
+    return runFast(nodes, edges);
+  }
 }
 
 async function runElkLayout(nodes, edges) {

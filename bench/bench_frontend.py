@@ -208,7 +208,7 @@ def main() -> None:
         for size in args.sizes:
             graph = mlp_graph(size)
             engines: list[str | None] = [None]
-            if size <= args.elk_up_to and size > 700:
+            if size <= args.elk_up_to and size > 150:
                 engines.append("elk")
             for engine in engines:
                 runs = [

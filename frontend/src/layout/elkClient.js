@@ -53,7 +53,7 @@ export function elkOptions(nodeCount) {
     'elk.spacing.edgeNode': '14',
     'elk.padding': '[top=24,left=24,bottom=24,right=24]',
   };
-  if (nodeCount <= 300) {
+  if (nodeCount <= 150) {
     return { ...common, 'elk.edgeRouting': 'SPLINES', 'elk.layered.edgeLabels.sideSelection': 'SMART_UP' };
   }
   return {

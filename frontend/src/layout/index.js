@@ -3,7 +3,7 @@
 import { elkOptions, runElk } from './elkClient.js';
 
 /** Above this many nodes ELK cannot meet the time targets: use the fast layered worker. */
-export const FAST_LAYOUT_OVER = 700;
+export const FAST_LAYOUT_OVER = 150;
 
 let fastWorker = null;
 let nextId = 1;

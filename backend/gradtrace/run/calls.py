@@ -21,6 +21,7 @@ from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import METHODS
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
 from gradtrace.run.values import Facade, Func, Method, is_registered
+from gradtrace.sandbox import check_int_bits
 
 SHARED_KWARGS: frozenset[str] = frozenset(
     [
@@ -112,6 +113,8 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         result = call_module(callee, args, kwargs)
     else:
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": _describe(callee)})
+    if isinstance(result, int) and not isinstance(result, bool):
+        check_int_bits(result.bit_length(), budget.budget().limits)  # math.floor(1e308)
     target = (callee.target,) if isinstance(callee, Method) else ()
     charge(result, (*target, *args))
     return result

@@ -20,86 +20,17 @@ from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import METHODS
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
-from gradtrace.run.values import Facade, Func, Method, is_registered
+from gradtrace.run.values import Facade, Func, Method, is_registered, words
 from gradtrace.sandbox import check_int_bits
 
-SHARED_KWARGS: frozenset[str] = frozenset(
-    [
-        "dtype",
-        "device",
-        "requires_grad",
-        "dim",
-        "keepdim",
-        "p",
-        "alpha",
-        "min",
-        "max",
-        "size",
-        "low",
-        "high",
-        "steps",
-        "start",
-        "end",
-        "step",
-        "unbiased",
-        "correction",
-        "retain_graph",
-        "gradient",
-        "input",
-        "other",
-        "exponent",
-        "lr",
-        "momentum",
-        "weight_decay",
-        "betas",
-        "eps",
-        "dampening",
-        "nesterov",
-        "amsgrad",
-        "maximize",
-        "in_features",
-        "out_features",
-        "bias",
-        "in_channels",
-        "out_channels",
-        "kernel_size",
-        "stride",
-        "padding",
-        "reduction",
-        "data",
-        "descending",
-        "sorted",
-        "k",
-        "largest",
-        "beta",
-        "threshold",
-        "inplace",
-        "negative_slope",
-        "mask",
-        "value",
-        "fill_value",
-        "weight",
-        "target",
-        "dim0",
-        "dim1",
-        "start_dim",
-        "end_dim",
-        "num_classes",
-        "label_smoothing",
-        "decimals",
-        "ord",
-        "axis",
-        "shape",
-        "sizes",
-        "approximate",
-        "training",
-        "ignore_index",
-        "pos_weight",
-        "atol",
-        "rtol",
-        "equal_nan",
-        "set_to_none",
-    ]
+SHARED_KWARGS: frozenset[str] = words(
+    "dtype device requires_grad dim keepdim p alpha min max size low high steps start end step "
+    "unbiased correction retain_graph gradient input other exponent lr momentum weight_decay betas "
+    "eps dampening nesterov amsgrad maximize in_features out_features bias in_channels out_channels "
+    "kernel_size stride padding reduction data descending sorted k largest beta threshold inplace "
+    "negative_slope mask value fill_value weight target dim0 dim1 start_dim end_dim num_classes "
+    "label_smoothing decimals ord axis shape sizes approximate training ignore_index pos_weight atol "
+    "rtol equal_nan set_to_none"
 )
 
 

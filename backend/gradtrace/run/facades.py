@@ -18,7 +18,7 @@ from torch.nn import functional as _F
 
 from gradtrace.run import budget, guards
 from gradtrace.run.devices import check_device
-from gradtrace.run.values import Facade, Func, Guard
+from gradtrace.run.values import Facade, Func, Guard, words
 
 # Guards by torch function name; names not listed produce at most their inputs' size.
 _TORCH_GUARDS: dict[str, Guard] = {
@@ -35,87 +35,17 @@ _TORCH_GUARDS: dict[str, Guard] = {
     )},
 }  # fmt: skip
 
-_TORCH_PLAIN = [
-    "from_numpy",
-    "zeros_like",
-    "ones_like",
-    "rand_like",
-    "randn_like",
-    "full_like",
-    "exp",
-    "log",
-    "log2",
-    "log10",
-    "sin",
-    "cos",
-    "tan",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "sqrt",
-    "rsqrt",
-    "abs",
-    "neg",
-    "square",
-    "sign",
-    "floor",
-    "ceil",
-    "round",
-    "sum",
-    "mean",
-    "std",
-    "var",
-    "max",
-    "min",
-    "argmax",
-    "argmin",
-    "prod",
-    "cumsum",
-    "clamp",
-    "clip",
-    "softmax",
-    "log_softmax",
-    "norm",
-    "chunk",
-    "split",
-    "reshape",
-    "transpose",
-    "t",
-    "permute",
-    "squeeze",
-    "unsqueeze",
-    "flatten",
-    "unbind",
-    "numel",
-    "is_tensor",
-    "is_floating_point",
-    "detach",
-    "clone",
-    "topk",
-    "sort",
-    "argsort",
-    "all",
-    "any",
-    "count_nonzero",
-]
+_TORCH_PLAIN = words(
+    "from_numpy zeros_like ones_like rand_like randn_like full_like exp log log2 log10 sin cos tan "
+    "tanh sigmoid relu sqrt rsqrt abs neg square sign floor ceil round sum mean std var max min "
+    "argmax argmin prod cumsum clamp clip softmax log_softmax norm chunk split reshape transpose t "
+    "permute squeeze unsqueeze flatten unbind numel is_tensor is_floating_point detach clone topk "
+    "sort argsort all any count_nonzero"
+)
 
-_DTYPES = [
-    "float32",
-    "float",
-    "float64",
-    "double",
-    "float16",
-    "half",
-    "bfloat16",
-    "int8",
-    "int16",
-    "int32",
-    "int",
-    "int64",
-    "long",
-    "uint8",
-    "bool",
-]
+_DTYPES = words(
+    "float32 float float64 double float16 half bfloat16 int8 int16 int32 int int64 long uint8 bool"
+)
 
 
 def _torch_funcs() -> dict[str, object]:

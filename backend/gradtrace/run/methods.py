@@ -26,6 +26,7 @@ from gradtrace.run.shapes import (
     size_of,
 )
 from gradtrace.run.spans import current_span
+from gradtrace.run.values import words
 from gradtrace.sandbox import check_sequence
 
 Handler = Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -151,36 +152,10 @@ _TENSOR_PLAIN = (
     "abs_ exp_ relu_ sigmoid_ tanh_ neg_ sqrt_ log_ clamp_ sort argsort topk get_device type_as "
     "count_nonzero isnan isinf"
 )
-_BROADCAST = [
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "maximum",
-    "minimum",
-    "dist",
-    "add_",
-    "sub_",
-    "mul_",
-    "div_",
-    "pow_",
-    "masked_fill",
-    "masked_fill_",
-    "where",
-    "true_divide",
-    "fmod",
-    "remainder",
-    "copy_",
-    "expand_as",
-    "lerp",
-]
+_BROADCAST = words(
+    "add sub mul div pow eq ne lt le gt ge maximum minimum dist add_ sub_ mul_ div_ pow_ masked_fill "
+    "masked_fill_ where true_divide fmod remainder copy_ expand_as lerp"
+)
 
 METHODS: dict[str, dict[str, Handler]] = {
     "tensor": _table(

@@ -1,4 +1,4 @@
-"""A real ``gradtrace serve`` process on a free port, and the ``gradtrace export`` command."""
+"""A real ``gradtrace serve`` process on a free port; the command line around it."""
 
 from __future__ import annotations
 
@@ -94,22 +94,6 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-@pytest.mark.parametrize(("name", "marker"), [("g.json", b'"nodes"'), ("g.dot", b"digraph"),
-                                              ("g.graphml", b"<graphml")])
-def test_export_writes_each_format(tmp_path: Path, name: str, marker: bytes) -> None:
-    out = tmp_path / name
-    done = subprocess.run(_gradtrace("export", QUICK, "-o", str(out)), capture_output=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert marker in out.read_bytes()
-
-
-def test_export_reports_errors_with_their_line() -> None:
-    done = subprocess.run(_gradtrace("export", "x = 1\nimport os", "--lang", "ko"), capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 1
-    assert "line 2" in done.stderr and "not_allowed" in done.stderr
 
 
 def test_serve_help_lists_every_setting() -> None:

@@ -185,7 +185,7 @@ function doneStep(index) {
   step.narration.push({ key: 'stepDone' });
   const leaves = leafIds(index).filter((id) => gradOf(index, id));
   step.focus = leaves;
-  for (const id of leaves.slice(0, 6)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(gradOf(index, id)) } });
+  for (const id of leaves.slice(0, 3)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(gradOf(index, id)) } });
   return step;
 }
 

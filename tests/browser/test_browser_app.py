@@ -175,17 +175,17 @@ PRESENTER_TEXT_SIZES = """() => {
 
 
 def test_presenter_mode_labels_are_at_least_28px(server: str, browser: Any) -> None:
-    for theme in ("light", "dark"):
+    for example, theme in (("autograd-poly", "light"), ("nn-mlp-sgd", "dark")):
         page = new_page(browser, PageErrors(), width=1920, height=1080)
         try:
-            open_app(page, f"{server}/?example=autograd-poly&present=1&theme={theme}&step=7")
+            open_app(page, f"{server}/?example={example}&present=1&theme={theme}&step=7")
             page.wait_for_timeout(600)
             sizes = page.evaluate(PRESENTER_TEXT_SIZES)
             graph_texts = [s for s in sizes if s["px"] > 0]
             assert len(graph_texts) > 5
             small = [s for s in sizes if s["px"] < 28 - 0.01]
             assert small == [], small
-            screenshot(page, f"presenter-{theme}")
+            screenshot(page, f"presenter-{example}-{theme}")
         finally:
             page.context.close()
 

@@ -42,7 +42,15 @@ export function indexGraph(graph, source = '') {
     }
   }
   const names = new Map(Object.entries(graph.variables || {}).map(([name, id]) => [id, name]));
-  return { graph, nodes, inputsOf, outputsOf, consumersOf, producerOf, names, sourceLines: source.split('\n') };
+  const spanUses = new Map();
+  for (const node of graph.nodes) {
+    if (node.kind === 'tensor' && node.span) spanUses.set(spanKey(node.span), (spanUses.get(spanKey(node.span)) || 0) + 1);
+  }
+  return { graph, nodes, inputsOf, outputsOf, consumersOf, producerOf, names, spanUses, sourceLines: source.split('\n') };
+}
+
+function spanKey(span) {
+  return `${span.line}:${span.col}:${span.end_line}:${span.end_col}`;
 }
 
 function push(map, key, value) {
@@ -145,12 +153,13 @@ export function tensorName(index, id) {
   if (!node) return id;
   if (node.name) return node.name;
   if (index.names.has(id)) return index.names.get(id);
-  const snippet = sourceText(index, node.span);
+  // The program text names a tensor only when no other tensor came from the same text.
+  const snippet = index.spanUses?.get(spanKey(node.span ?? {})) === 1 ? sourceText(index, node.span) : null;
   if (snippet) return snippet;
   const producer = index.producerOf.get(id);
   const op = producer && index.nodes.get(producer.source);
-  if (op && !isAccumulate(op)) return `${op.label}(…)`;
-  return id;
+  if (op && !isAccumulate(op)) return node.module ? `${node.module}.${op.label}` : `${op.label}(…)`;
+  return node.role === 'param' ? `param ${id}` : id;
 }
 
 const SNIPPET_MAX = 24;

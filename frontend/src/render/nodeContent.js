@@ -3,11 +3,12 @@
 import { flatValues, formatNumber, formatShape, shortDtype, toNumber } from '../format.js';
 import { t } from '../i18n.js';
 
-export const FONT = { title: 22, meta: 16, value: 22, cell: 17, small: 15, op: 20 };
+export const FONT = { title: 22, meta: 16, value: 22, cell: 17, small: 16, op: 20 };
 const PAD = 12;
 const CELL_H = 26;
 const HEAT_W = 132;
 const HEAT_H = 88;
+const HEAT_STRIP_H = 28;
 const CHAR = 0.6; // average glyph width per font size unit
 
 /** Escapes text for SVG markup. */
@@ -29,9 +30,26 @@ export function valueShape(summary) {
   if (hasData && shape.length === 2 && shape[0] <= 4 && shape[1] <= 4) return table(summary.data);
   if (shape.length === 2 && (summary.grid || hasData)) {
     const data = summary.grid ? summary.grid.data : summary.data;
-    return { type: 'heatmap', data, rows: data.length, cols: data[0]?.length || 0, stats: summary.stats };
+    return withCaption({ type: 'heatmap', data, rows: data.length, cols: data[0]?.length || 0, stats: summary.stats });
   }
-  return { type: 'stats', stats: summary.stats, head: flatValues(summary).slice(0, 4), numel };
+  if (shape.length === 1 && hasData && numel <= 64) {
+    return withCaption({ type: 'heatmap', data: [summary.data], rows: 1, cols: numel, stats: summary.stats, strip: true });
+  }
+  return { type: 'stats', lines: statsLines(summary) };
+}
+
+/** The heatmap's colour limit and caption (±limit, mean). */
+function withCaption(shape) {
+  const values = shape.data.flat().map(toNumber).filter(Number.isFinite);
+  shape.limit = Math.max(1e-12, ...values.map(Math.abs));
+  shape.caption = shape.stats ? `±${formatNumber(shape.limit, 3)} μ=${formatNumber(shape.stats.mean, 3)}` : `±${formatNumber(shape.limit, 3)}`;
+  return shape;
+}
+
+function statsLines(summary) {
+  const s = summary.stats;
+  if (s) return [`min ${formatNumber(s.min, 3)}  max ${formatNumber(s.max, 3)}`, `μ ${formatNumber(s.mean, 3)}  σ ${formatNumber(s.std, 3)}`];
+  return [`${flatValues(summary).slice(0, 3).map((v) => formatNumber(v, 3)).join(', ')} …`];
 }
 
 function table(rows) {
@@ -44,8 +62,8 @@ function blockSize(shape) {
   switch (shape.type) {
     case 'scalar': return { w: textWidth(shape.text, FONT.value), h: 30 };
     case 'table': return { w: shape.texts[0].length * shape.cellW, h: shape.texts.length * CELL_H + 4 };
-    case 'heatmap': return { w: HEAT_W, h: HEAT_H + 22 };
-    case 'stats': return { w: 210, h: 44 };
+    case 'heatmap': return { w: Math.max(HEAT_W, textWidth(shape.caption, FONT.small)), h: (shape.strip ? HEAT_STRIP_H : HEAT_H) + 22 };
+    case 'stats': return { w: Math.max(...shape.lines.map((line) => textWidth(line, FONT.small))), h: 22 * shape.lines.length };
     default: return { w: 0, h: 0 };
   }
 }
@@ -121,27 +139,23 @@ function tableMarkup(shape, cls) {
 }
 
 function heatmapMarkup(shape, cls) {
-  const values = shape.data.flat().map(toNumber).filter(Number.isFinite);
-  const limit = Math.max(1e-12, ...values.map(Math.abs));
+  const limit = shape.limit;
+  const height = shape.strip ? HEAT_STRIP_H : HEAT_H;
   const cw = HEAT_W / Math.max(1, shape.cols);
-  const ch = HEAT_H / Math.max(1, shape.rows);
+  const ch = height / Math.max(1, shape.rows);
   let out = '';
   shape.data.forEach((row, r) => {
     row.forEach((v, c) => {
       out += `<rect x="${(c * cw).toFixed(2)}" y="${(r * ch).toFixed(2)}" width="${(cw + 0.3).toFixed(2)}" height="${(ch + 0.3).toFixed(2)}" fill="${divergingColour(toNumber(v) / limit)}"/>`;
     });
   });
-  out += `<rect class="heat-frame" width="${HEAT_W}" height="${HEAT_H}"/>`;
-  const caption = shape.stats ? `±${formatNumber(limit, 3)} μ=${formatNumber(shape.stats.mean, 3)}` : `±${formatNumber(limit, 3)}`;
-  out += `<text class="t-small t-${cls}" y="${HEAT_H + 17}">${esc(caption)}</text>`;
+  out += `<rect class="heat-frame" width="${HEAT_W}" height="${height}"/>`;
+  out += `<text class="t-small t-${cls}" y="${height + 17}">${esc(shape.caption)}</text>`;
   return out;
 }
 
 function statsMarkup(shape, cls) {
-  const s = shape.stats;
-  if (!s) return `<text class="t-small t-${cls}" y="18">${esc(shape.head.map((v) => formatNumber(v, 3)).join(', '))} …</text>`;
-  return `<text class="t-small t-${cls}" y="18">min ${esc(formatNumber(s.min, 3))}  max ${esc(formatNumber(s.max, 3))}</text>`
-    + `<text class="t-small t-${cls}" y="38">μ ${esc(formatNumber(s.mean, 3))}  σ ${esc(formatNumber(s.std, 3))}</text>`;
+  return shape.lines.map((line, i) => `<text class="t-small t-${cls}" y="${18 + 22 * i}">${esc(line)}</text>`).join('');
 }
 
 /** Blue (negative) – white – vermillion (positive), readable with colour-blindness. */

@@ -1,5 +1,6 @@
 // Draws a laid-out graph as SVG, and updates what each step shows (classes only).
 import { gradOf, edgeGradText } from '../timeline.js';
+import { scalarOf } from '../format.js';
 import { isAccumulate, tensorName } from '../graph/model.js';
 import { createCamera } from './camera.js';
 import { edgePath, midpoint } from './paths.js';
@@ -11,6 +12,8 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 export const DETAIL_UP_TO = 300;
 /** Below this zoom the labels are unreadable anyway: hide them (level of detail). */
 const LOD_SCALE = 0.4;
+/** Only one-number gradients ride on edges; tensors' gradients stay in the nodes. */
+const EDGE_LABEL_MAX = 10;
 
 /** The label an op node shows. */
 export function opLabel(index, op) {
@@ -40,8 +43,10 @@ export function measureView(view, index) {
   if (!compact) {
     for (const edge of view.edges) {
       const original = edge.originals[0];
-      if (edge.kind !== 'input' || edge.originals.length !== 1 || !(original.grad || original.chain)) continue;
+      if (edge.kind !== 'input' || edge.originals.length !== 1) continue;
+      if (!original.chain && scalarOf(original.grad) === undefined) continue;
       const text = edgeGradText(original);
+      if (text.length > EDGE_LABEL_MAX) continue;
       labels.set(edge.id, { text, width: Math.ceil(text.length * 9.6 + 18), height: 26 });
     }
   }

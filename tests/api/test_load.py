@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from typing import Any
 
 import httpx
@@ -51,3 +52,32 @@ def test_a_worker_killed_mid_request(loaded: Any) -> None:
     assert response.json()["error"]["code"] == "service_worker_lost"
     after = loaded.post("/api/graph", json={"source": QUICK.format(seed=99)})
     assert after.status_code == 200
+
+
+def test_a_full_queue_is_503_with_retry_after(make_app: Any) -> None:
+    from gradtrace.core import DEFAULT_LIMITS
+
+    loose = DEFAULT_LIMITS.with_overrides(steps=10**12, loop_iterations=10**12, wall_seconds=3600.0)
+    harness = make_app(workers=1, queue=0, timeout=1.0, program_limits=loose)
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        runaway = asyncio.ensure_future(_post(harness.client, SLOW))
+        while not harness.pool.busy_pids():
+            await asyncio.sleep(0.01)
+        refused = await _post(harness.client, QUICK.format(seed=1))
+        return await runaway, refused
+
+    runaway, refused = harness.call(scenario())
+    assert runaway.status_code == 400
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["error"]["code"] == "service_overloaded"
+    while harness.get("/api/health").json()["workers"]["ready"] == 0:  # the killed worker's successor
+        time.sleep(0.05)
+    assert harness.post("/api/graph", json={"source": QUICK.format(seed=2)}).status_code == 200
+
+
+def test_cuda_on_a_machine_without_it_is_a_400(api: Any) -> None:
+    if len(api.get("/api/devices").json()["devices"]) > 1:
+        return  # this machine has a GPU: nothing to refuse
+    response = api.post("/api/graph", json={"source": QUICK.format(seed=3), "device": "cuda"})
+    assert response.status_code == 400 and response.json()["error"]["type"] in {"runtime", "not_allowed"}

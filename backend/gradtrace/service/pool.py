@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -96,6 +97,9 @@ class WorkerPool:
         """``program_limits`` replaces the limits programs run under inside the worker
         (default: ``settings.limits``); the parent's wall clock always follows ``settings``."""
         self.settings = settings
+        # The forkserver imports torch and is forked for every worker: it must never
+        # initialise CUDA. An NVML-based torch.cuda.is_available() does not.
+        os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(PRELOAD)
         limits = program_limits or settings.limits
@@ -166,6 +170,7 @@ class WorkerPool:
     # -- slots --------------------------------------------------------------------
 
     async def _serve(self, slot: _Slot) -> None:
+        """One slot's life: keep a worker up, take jobs, answer them. Never dies on an error."""
         backoff = 0.5
         while True:
             if slot.proc is None or not slot.proc.is_alive():
@@ -177,23 +182,30 @@ class WorkerPool:
             item = await self._queue.get()
             if item.future.done():  # the request gave up while waiting
                 continue
-            if not await self._alive_or_respawned(slot):
-                item.future.set_result(_failure(item.job, "runtime", "service_worker_lost"))
-                continue
-            slot.state = "busy"
-            outcome, retire = await self._exchange(slot, item.job)
-            if outcome is None and await self._alive_or_respawned(slot):
-                # the job never reached the worker (it had just died): safe to send again
-                slot.state = "busy"
-                outcome, retire = await self._exchange(slot, item.job)
-            if outcome is None:
-                outcome = _failure(item.job, "runtime", "service_worker_lost")
+            try:
+                outcome, retire = await self._handle(slot, item.job)
+            except Exception:  # a bug here must cost one request, not the slot
+                log.exception("worker slot %d failed on a job", slot.index)
+                outcome, retire = _failure(item.job, "runtime", "service_worker_lost"), True
             slot.state = "ready"
             self.stats.served += 1
             if not item.future.done():
                 item.future.set_result(outcome)
             if retire or slot.jobs >= self.settings.recycle:
                 await self._stop(slot, kill=False)
+
+    async def _handle(self, slot: _Slot, job: Job) -> tuple[Outcome, bool]:
+        if not await self._alive_or_respawned(slot):
+            return _failure(job, "runtime", "service_worker_lost"), False
+        slot.state = "busy"
+        outcome, retire = await self._exchange(slot, job)
+        if outcome is None and await self._alive_or_respawned(slot):
+            # the job never reached the worker (it had just died): safe to send again
+            slot.state = "busy"
+            outcome, retire = await self._exchange(slot, job)
+        if outcome is None:
+            return _failure(job, "runtime", "service_worker_lost"), True
+        return outcome, retire
 
     async def _alive_or_respawned(self, slot: _Slot) -> bool:
         """A worker may have died while idle (e.g. the OOM killer): replace it first."""

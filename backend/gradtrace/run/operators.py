@@ -17,7 +17,7 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
-from gradtrace.run.shapes import charge, check_broadcast, check_matmul, nested_size
+from gradtrace.run.shapes import charge, check_broadcast, check_matmul, nested_size, size_of
 from gradtrace.sandbox import check_int_bits, check_sequence, pow_bits
 
 BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -84,25 +84,43 @@ def sequence_size(value: Any) -> int:
 
 def check_binary(op: ast.operator, left: Any, right: Any) -> None:
     limits = budget.budget().limits
-    if isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS):
+    if isinstance(left, _SEQUENCES) or isinstance(right, _SEQUENCES):
+        _check_sequence_op(op, left, right)
+    elif isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS):
         if isinstance(op, ast.MatMult):
             check_matmul(left, right)
         elif not isinstance(left, _SCALARS) and not isinstance(right, _SCALARS):
             check_broadcast(left, right)  # with a Python number the result is the array's size
-    elif isinstance(op, ast.Mod) and isinstance(left, str):
-        raise GradtraceError("not_allowed", "format_not_allowed", {"spec": "%"})
     elif isinstance(left, int) and isinstance(right, int):
         if isinstance(op, ast.Pow) and right >= 0:
             check_int_bits(pow_bits(left, right), limits)
         elif isinstance(op, ast.Mult):
             check_int_bits(left.bit_length() + right.bit_length(), limits)
-    elif isinstance(op, ast.Mult):
-        sequence, count = (left, right) if isinstance(left, _SEQUENCES) else (right, left)
-        if isinstance(sequence, _SEQUENCES) and _is_int(count):
-            check_sequence(sequence_size(sequence) * max(int(count), 0), limits)
+
+
+def _check_sequence_op(op: ast.operator, left: Any, right: Any) -> None:
+    """``'a' * n``, ``[0] * n``, ``a + b`` and ``'%s' % x`` on strings, lists and tuples."""
+    limits = budget.budget().limits
+    if isinstance(op, ast.Mod) and isinstance(left, str):
+        raise GradtraceError("not_allowed", "format_not_allowed", {"spec": "%"})
+    if isinstance(op, ast.Mult):
+        sequence, other = (left, right) if isinstance(left, _SEQUENCES) else (right, left)
+        count = _repeat_count(other)
+        if count is not None:
+            check_sequence(sequence_size(sequence) * max(count, 0), limits)
+            return
+    if isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS):  # torch converts the list
+        check_broadcast(left, right)
     elif isinstance(op, ast.Add) and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
         check_sequence(sequence_size(left) + sequence_size(right), limits)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer)
+def _repeat_count(value: Any) -> int | None:
+    """The count Python would repeat a sequence by: ints, numpy ints, one-element int tensors."""
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, torch.Tensor) and size_of(value) == 1 and not value.dtype.is_floating_point:
+        return int(value.item())
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "biu":
+        return int(value.item())
+    return None

@@ -29,7 +29,19 @@ def shape_of(value: object) -> Shape | None:
         return tuple(value.shape)
     if isinstance(value, NUMBER_TYPES):
         return ()
+    if isinstance(value, list | tuple):
+        return _list_shape(value)
     return None
+
+
+def _list_shape(value: list[Any] | tuple[Any, ...]) -> Shape:
+    """The shape torch infers from nested lists: the lengths along the first elements."""
+    shape: list[int] = []
+    item: Any = value
+    while isinstance(item, list | tuple) and len(shape) < 64:
+        shape.append(len(item))
+        item = item[0] if item else None
+    return tuple(shape)
 
 
 def size_of(tensor: torch.Tensor) -> int:

@@ -75,6 +75,7 @@ class GraphBuilder:
         self.op_ids: dict[Node, str] = {}
         self.tensor_ids: dict[Key, str] = {}
         self.chains: list[tuple[Dict, Summary, Summary, Summary]] = []
+        self.consumers: dict[Key, int] = {}
         self.grads = self._pass_grads()
 
     # -- gradients seen by the hooks, summed over the passes shown -------------------------
@@ -137,11 +138,14 @@ class GraphBuilder:
         }
 
     def _needed_slots(self) -> dict[Node, set[int]]:
+        """Which outputs of each node become tensor nodes; counts each one's consumers."""
         needed: dict[Node, set[int]] = {}
+        consumers = self.consumers
         for node in self.walked:
             for child, nr in self.children[node]:
                 if child is not None:
                     needed.setdefault(child, set()).add(nr)
+                    consumers[(child, nr)] = consumers.get((child, nr), 0) + 1
         for key in self.s.values:
             if isinstance(key, tuple) and key[0] in self.op_ids:
                 needed.setdefault(key[0], set()).add(key[1])
@@ -154,7 +158,7 @@ class GraphBuilder:
     def _op(self, node: Node) -> None:
         name = type(node).__name__
         op: Dict = {"id": self.op_ids[node], "kind": "op", "op": name, "label": op_label(name)}
-        if type(node) is not ACCUMULATE:
+        if self.detail and type(node) is not ACCUMULATE:  # forward_order has the order anyway
             op["sequence_nr"] = node._sequence_nr()
         record = self.s.ops.get(node)
         if record is not None:
@@ -206,13 +210,19 @@ class GraphBuilder:
                 t["value"] = None
                 if grad is None:
                     t["shape"], t["dtype"], t["device"] = _describe(node, slot)
-            if grad is not None:
+            if grad is not None and (self.detail or not self._implied(key, name, is_output)):
                 t["grad"] = self.sm.add(grad, describe=t if value is None else None)
+            elif value is None and grad is not None:
+                t["shape"], t["dtype"], t["device"] = _describe(node, slot)
             if span is not None:
                 t["span"] = span
             if module is not None:
                 t["module"] = module
             self._edge(op_id, t["id"], "output", slot)
+
+    def _implied(self, key: Key, name: str | None, is_output: bool) -> bool:
+        """In a compact graph, an unnamed intermediate's grad is its only input edge's grad."""
+        return not is_output and name is None and self.consumers.get(key, 0) == 1
 
     def _leaf(self, node: Node) -> None:
         var: torch.Tensor = node.variable

@@ -174,7 +174,7 @@ def measure(
     page.route(
         "**/api/examples", lambda route: route.fulfill(status=200, content_type="application/json", body="[]")
     )
-    query = f"?code={quote(SOURCE)}" + (f"&layout={engine}" if engine else "")
+    query = f"?collapse=0&code={quote(SOURCE)}" + (f"&layout={engine}" if engine else "")
     page.goto(f"{base}/{query}")
     page.wait_for_selector('body[data-status="ready"]', state="attached", timeout=120_000)
     result = {

@@ -30,7 +30,13 @@ const app = {
   runId: 0,
   selected: null,
   lastError: null,
+  /** The user (or the link) chose collapse on or off: no automatic folding then. */
+  collapseChosen: false,
+  quietStateChange: false,
 };
+
+/** Big graphs with modules open folded: one node per module is also the better first view. */
+const AUTO_COLLAPSE_OVER = 300;
 
 const editor = createEditor($('editor'), {
   label: 'Python program',
@@ -69,6 +75,7 @@ async function run({ step = 0 } = {}) {
   try {
     const graph = await fetchGraph({ source, device, lang });
     if (id !== app.runId) return;
+    autoCollapse(graph);
     await showGraph(graph, step);
     if (id !== app.runId) return;
     setStatus('ready');
@@ -79,6 +86,13 @@ async function run({ step = 0 } = {}) {
   } finally {
     if (id === app.runId) $('run-button').disabled = false;
   }
+}
+
+function autoCollapse(graph) {
+  if (app.collapseChosen) return;
+  app.quietStateChange = true;
+  setState({ collapse: graph.nodes.length > AUTO_COLLAPSE_OVER && hasModules(graph) });
+  app.quietStateChange = false;
 }
 
 async function showGraph(graph, step) {
@@ -296,7 +310,7 @@ subscribe((state, changed) => {
     applyLanguage();
     if (app.lastError instanceof ProgramError) run();
   }
-  if (changed.includes('view') || changed.includes('collapse')) redrawView();
+  if ((changed.includes('view') || changed.includes('collapse')) && !app.quietStateChange) redrawView();
   if (changed.includes('present')) requestAnimationFrame(() => player.follow());
   syncUrl();
 });
@@ -309,7 +323,10 @@ function bindControls() {
   $('lang-select').addEventListener('change', (e) => setState({ lang: e.target.value }));
   $('example-select').addEventListener('change', (e) => openExample(e.target.value));
   $('view-toggle').addEventListener('click', () => setState({ view: getState().view === 'raw' ? 'tensor' : 'raw' }));
-  $('collapse-toggle').addEventListener('click', () => setState({ collapse: !getState().collapse }));
+  $('collapse-toggle').addEventListener('click', () => {
+    app.collapseChosen = true;
+    setState({ collapse: !getState().collapse });
+  });
   $('present-toggle').addEventListener('click', () => setState({ present: !getState().present }));
   $('theme-toggle').addEventListener('click', () => setState({ theme: getState().theme === 'dark' ? 'light' : 'dark' }));
   $('copy-link').addEventListener('click', shareLink);
@@ -388,6 +405,7 @@ async function loadMenus() {
 
 async function start() {
   const fromUrl = await stateFromSearch(location.search);
+  app.collapseChosen = 'collapse' in fromUrl;
   setState({ lang: browserLanguage(), ...fromUrl });
   applyPresentation(getState());
   applyLanguage();

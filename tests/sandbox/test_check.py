@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradtrace.core import DEFAULT_LIMITS, GradtraceError, Span
 from gradtrace.sandbox import Program, check
@@ -125,3 +127,14 @@ def test_columns_count_characters_not_utf8_bytes() -> None:
     assert info.value.span == Span(1, 15, 1, 20)  # `z.__x`, counted in characters
     statement = program.tree.body[0]
     assert program.span(statement) == Span(1, 1, 1, 9)  # 8 characters, 12 bytes
+
+
+@given(st.text(alphabet=st.sampled_from("aZ 한글😀é_1"), max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_spans_count_characters_whatever_the_text(prefix: str) -> None:
+    source = f"s = {prefix!r}; y = x + 1"
+    program = check(source)
+    binop = program.tree.body[1].value  # type: ignore[attr-defined]
+    span = program.span(binop)
+    assert span is not None
+    assert source[span.col - 1 : span.end_col - 1] == "x + 1"

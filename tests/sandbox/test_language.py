@@ -115,6 +115,8 @@ def test_rows_of_a_tensor() -> None:
         ("a = [1] * 1000\nb = [a] * 1000\nc = sum(b, [])", "sequence_too_long"),
         ("m = nn.Sequential(*[nn.ReLU()] * 1000)", "sequence_too_long"),
         ("x = torch.eye(10**5)", "tensor_too_large"),
+        ("s = 'a' * torch.tensor(10**9)", "sequence_too_long"),
+        ("x = [0] * 100000\ny = x * torch.ones(100000, 1)", "tensor_too_large"),
         ("x = F.one_hot(torch.tensor([10**8]))", "tensor_too_large"),
         ("x = torch.ones(1).expand(4000000)\nfor i in range(10000):\n    s = x.sum()", "too_much_work"),
     ],

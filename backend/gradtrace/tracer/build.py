@@ -76,6 +76,9 @@ class GraphBuilder:
         self.tensor_ids: dict[Key, str] = {}
         self.chains: list[tuple[Dict, Summary, Summary, Summary]] = []
         self.consumers: dict[Key, int] = {}
+        self.consumer_of: dict[Node, Node] = {}  # the first op that uses a node's output
+        self.places: dict[Node, tuple[Dict | None, str | None]] = {}  # span and module, per node
+        self.tensor_count = 0
         self.grads = self._pass_grads()
 
     # -- gradients seen by the hooks, summed over the passes shown -------------------------
@@ -98,7 +101,8 @@ class GraphBuilder:
     # -- ids --------------------------------------------------------------------------------
     def _new_tensor(self, key: Key) -> Dict:
         """A tensor node with its id, already in the node list (filled in by the caller)."""
-        tid = f"t{len(self.tensor_ids)}"
+        tid = f"t{self.tensor_count}"
+        self.tensor_count += 1
         self.tensor_ids[key] = tid
         node: Dict = {"id": tid, "kind": "tensor"}
         self.nodes.append(node)
@@ -146,6 +150,7 @@ class GraphBuilder:
                 if child is not None:
                     needed.setdefault(child, set()).add(nr)
                     consumers[(child, nr)] = consumers.get((child, nr), 0) + 1
+                    self.consumer_of.setdefault(child, node)
         for key in self.s.values:
             if isinstance(key, tuple) and key[0] in self.op_ids:
                 needed.setdefault(key[0], set()).add(key[1])
@@ -160,10 +165,9 @@ class GraphBuilder:
         op: Dict = {"id": self.op_ids[node], "kind": "op", "op": name, "label": op_label(name)}
         if self.detail and type(node) is not ACCUMULATE:  # forward_order has the order anyway
             op["sequence_nr"] = node._sequence_nr()
-        record = self.s.ops.get(node)
-        if record is not None:
-            _put(op, "span", _span(record.span))
-            _put(op, "module", record.module)
+        span, module = self._place(node)
+        _put(op, "span", span)
+        _put(op, "module", module)
         if self.detail:
             saved = self.s.saved.get(node)
             if saved:
@@ -174,15 +178,25 @@ class GraphBuilder:
                 op["grad_outputs"] = [self._summ(g) for g in grads[1]]
         self.nodes.append(op)
 
+    def _place(self, node: Node) -> tuple[Dict | None, str | None]:
+        """Span and module of the call that made the node; for nodes no Python call returned
+        (``TBackward0`` inside ``F.linear``, a parameter's AccumulateGrad), its consumer's."""
+        record = self.s.ops.get(node)
+        if record is not None:
+            place = (_span(record.span), record.module)
+        else:
+            consumer = self.consumer_of.get(node)
+            place = self.places.get(consumer, (None, None)) if consumer is not None else (None, None)
+        self.places[node] = place
+        return place
+
     def _outputs(self, node: Node, slots: set[int] | tuple[()]) -> None:
         """The tensors a node made: known from the forward, else from its gradient or metadata."""
         grads = self.grads.get(node)
         go = grads[1] if grads is not None else []
         if len(slots) > 1 or (slots and max(slots) > 0):
             self.nodes[-1]["num_outputs"] = max(len(output_meta(node)), max(slots) + 1)
-        record = self.s.ops.get(node)
-        span = _span(record.span) if record is not None else None
-        module = record.module if record is not None else None
+        span, module = self.places[node]
         op_id = self.op_ids[node]
         for slot in slots if len(slots) == 1 else sorted(slots):
             key: Key = (node, slot)
@@ -247,6 +261,7 @@ class GraphBuilder:
         )
         _put(t, "grad", self._summ(grad))
         _put(t, "span", _span(self.s.spans.get(key)))
+        _put(t, "module", self.places[node][1])  # a parameter: the module its AccumulateGrad serves
         op["variable"] = t["id"]
         self.tensor_ids[(node, 0)] = t["id"]  # consumers name a leaf by (its AccumulateGrad, 0)
         self._edge(self.op_ids[node], t["id"], "output", 0)
@@ -307,8 +322,8 @@ class GraphBuilder:
             is_leaf=True,
             value=self._summ(value),
         )
-        if mark is not None:
-            _put(node, "span", _span(mark.span))
+        _put(node, "span", _span(self.s.spans.get(key) or (mark.span if mark is not None else None)))
+        if mark is not None and mark.cut_from is not None:
             _put(node, "module", mark.module)
         tid: str = node["id"]
         if mark is not None and mark.cut_from is not None:

@@ -109,6 +109,7 @@ class Capture:
                         self.state.name(v, f"{name}[{i}]", span)
             elif isinstance(value, torch.nn.Module):
                 self.state.module_names[id(value)] = name
+                self.state.modules[name] = value
 
     def backward(
         self,
@@ -190,6 +191,9 @@ class Capture:
                 if name not in self.state.variables:
                     self.assigned(name, value, (spans or {}).get(name))
             param_ids = {id(p): name for name, p in (params or {}).items()}
+            for owner, module in self.state.modules.items():  # sandbox: model.weight, model.0.bias
+                for pname, param in module.named_parameters():
+                    param_ids.setdefault(id(param), f"{owner}.{pname}")
             for p in (params or {}).values():
                 self.state.hold(p)
             notes: list[dict[str, Any]] = []

@@ -113,7 +113,7 @@ class ForwardRecorder(TorchFunctionMode):
         if gf in s.ops:
             return
         s.ops_seen += 1
-        record = OpRecord(s.ops_seen, self.span_source(), self.modules[-1] if self.modules else None)
+        record = OpRecord(s.ops_seen, self.span_source(), self.modules[-1] or None if self.modules else None)
         for slot, a in enumerate(inputs):
             if not a.requires_grad:
                 record.constants.append((slot, a))
@@ -135,7 +135,7 @@ class ForwardRecorder(TorchFunctionMode):
         mark = s.marks.get(id(t))
         if mark is None:
             s.hold(t)
-            span, module = self.span_source(), self.modules[-1] if self.modules else None
+            span, module = self.span_source(), self.modules[-1] or None if self.modules else None
             mark = s.marks[id(t)] = TensorMark(t, snapshot(t), span, module, cut_from)
         return mark
 
@@ -175,10 +175,13 @@ class ModulePaths:
     def _enter(self, module: torch.nn.Module, args: Any) -> None:
         stack = self.recorder.modules
         if not stack:
-            root = self.state.module_names.get(id(module)) or type(module).__name__
+            # Paths as named_modules() gives them, under the user's variable name if any:
+            # ``model.0.linear``; ops of an unnamed root module itself get no module.
+            root = self.state.module_names.get(id(module), "")
             table = self.paths.get(id(module))
             if table is None:
-                table = self.paths[id(module)] = {id(m): p for p, m in module.named_modules() if p}
+                prefix = f"{root}." if root else ""
+                table = self.paths[id(module)] = {id(m): prefix + p for p, m in module.named_modules() if p}
             self.roots.append(id(module))
             stack.append(root)
             return

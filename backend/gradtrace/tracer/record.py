@@ -74,6 +74,7 @@ class State:
     held: dict[int, torch.Tensor] = field(default_factory=dict)  # keeps id keys valid
     variables: dict[str, torch.Tensor] = field(default_factory=dict)
     module_names: dict[int, str] = field(default_factory=dict)
+    modules: dict[str, torch.nn.Module] = field(default_factory=dict)  # the user's module variables
     spans: dict[Key, Span] = field(default_factory=dict)  # where each named tensor was bound
     # per node, per backward pass (by id of its PassRecord): (grad_inputs, grad_outputs)
     hook_grads: dict[Node, list[tuple[int, tuple[Any, ...], tuple[Any, ...]]]] = field(default_factory=dict)

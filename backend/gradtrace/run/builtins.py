@@ -109,7 +109,7 @@ def _print(*args: Any, sep: str | None = " ", end: str | None = "\n") -> None:
     for arg in args:
         if isinstance(arg, list | tuple):
             left = run.budget.limits.print_chars - run.budget.printed_chars
-            nested_size(arg, max(left, 0), count_tensors=False, code="print_too_long")
+            nested_size(arg, max(left, 0), weigh="chars", code="print_too_long")
         text = str(arg)
         run.budget.print(len(text) + len(sep))
         pieces.append(text)

@@ -371,7 +371,7 @@ class Interpreter:
     def _formatted(self, node: ast.FormattedValue) -> str:
         value = self.eval(node.value)
         if isinstance(value, list | tuple):
-            operators.sequence_size(value)  # str() of shared rows can be huge
+            operators.sequence_size(value, "chars")  # str() of shared rows can be huge
         if node.conversion == ord("r"):
             value = repr(value)
         elif node.conversion == ord("a"):

@@ -74,11 +74,14 @@ def checked_result(result: Any, inputs: tuple[Any, ...]) -> Any:
     return result
 
 
-def sequence_size(value: Any) -> int:
-    """What a list costs to copy or print: its nested size (``[row] * n`` counts ``row`` n times)."""
+def sequence_size(value: Any, weigh: str = "items") -> int:
+    """What a list costs to copy (or, weighing ``"chars"``, to print): its nested size.
+
+    ``[row] * n`` counts ``row`` n times, although it holds one list.
+    """
     if isinstance(value, list | tuple):
         limit = budget.budget().limits.sequence_length
-        return nested_size(value, limit, count_tensors=False, code="sequence_too_long")
+        return nested_size(value, limit, weigh=weigh, code="sequence_too_long")
     return len(value)
 
 

@@ -149,18 +149,19 @@ def count_leaves(data: object) -> int:
     ``[[0] * 1000] * 1000`` is a small list of a million elements: count before converting.
     """
     return nested_size(
-        data, budget.budget().limits.tensor_elements, count_tensors=True, code="tensor_too_large"
+        data, budget.budget().limits.tensor_elements, weigh="elements", code="tensor_too_large"
     )
 
 
-def nested_size(data: object, limit: int, *, count_tensors: bool, code: str) -> int:
+def nested_size(data: object, limit: int, *, weigh: str, code: str) -> int:
     """Leaves of a nested list/tuple, counting each distinct list once (``[row] * n`` shares ``row``).
 
     Work is proportional to the memory the lists really use; the result is their
-    logical size, which is what converting or printing them would cost.
+    logical size, which is what converting or printing them would cost. ``weigh`` is
+    ``"elements"``, ``"items"`` or ``"chars"`` (see ``_leaf``).
     """
     if not isinstance(data, list | tuple):
-        return _leaf(data, count_tensors)
+        return _leaf(data, weigh)
     sizes: dict[int, int] = {}
     open_lists: set[int] = set()
     stack: list[tuple[list[Any] | tuple[Any, ...], bool]] = [(data, False)]
@@ -183,7 +184,7 @@ def nested_size(data: object, limit: int, *, count_tensors: bool, code: str) -> 
             continue
         total = 0
         for child in item:
-            total += sizes[id(child)] if isinstance(child, list | tuple) else _leaf(child, count_tensors)
+            total += sizes[id(child)] if isinstance(child, list | tuple) else _leaf(child, weigh)
             if total > limit:
                 raise GradtraceError("limit", code, {"size": total, "limit": limit})
         sizes[key] = total
@@ -191,12 +192,14 @@ def nested_size(data: object, limit: int, *, count_tensors: bool, code: str) -> 
     return sizes[id(data)]
 
 
-def _leaf(value: object, count_tensors: bool) -> int:
-    if count_tensors and isinstance(value, torch.Tensor):
-        return int(size_of(value))
-    if count_tensors and isinstance(value, np.ndarray):
-        return int(value.size)
-    return 1
+def _leaf(value: object, weigh: str) -> int:
+    """One leaf's weight: its elements (``torch.tensor``), 1 (a list item) or its text (``print``)."""
+    if weigh == "items" or not isinstance(value, torch.Tensor | np.ndarray):
+        return 1
+    count = size_of(value) if isinstance(value, torch.Tensor) else int(value.size)
+    if weigh == "elements":
+        return count
+    return 4 * min(count, 1000) + 10  # torch prints all of a small tensor, a summary of a big one
 
 
 def arange_length(args: Sequence[Any], kwargs: dict[str, Any]) -> int:

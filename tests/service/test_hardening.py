@@ -87,3 +87,45 @@ def test_memory_ceiling_is_baseline_plus_budget(probed: dict[str, Any]) -> None:
 
 def test_cpu_budget_is_set(probed: dict[str, Any]) -> None:
     assert probed["cpu_soft"] != resource.RLIM_INFINITY and probed["cpu_soft"] >= 1
+
+
+def _probe_unprivileged(queue: Any) -> None:
+    """As an ordinary user: threads still start, a fork bomb stops at RLIMIT_NPROC."""
+    import ctypes
+    import encodings.ascii  # noqa: F401 - the interpreter's files may be unreadable to nobody
+
+    try:
+        if os.geteuid() == 0:
+            os.setgid(65534)
+            os.setuid(65534)  # nobody: RLIMIT_NPROC binds from here on
+        enforced = hardening.limit_processes(headroom=8)
+        for _ in range(20):  # one thread per program, as the tracer does
+            thread = threading.Thread(target=lambda: None)
+            thread.start()
+            thread.join()
+        libc = ctypes.CDLL(None, use_errno=True)
+        children = []
+        for _ in range(200):  # past Python: the raw libc call an escape would use
+            pid = libc.fork()
+            if pid == 0:
+                os._exit(0)  # stays a zombie until reaped, so it keeps counting like a live bomb
+            if pid < 0:
+                break
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
+        queue.put({"enforced": enforced, "forks": len(children)})
+    except BaseException as exc:
+        queue.put({"crash": repr(exc)})
+
+
+def test_a_fork_bomb_stops_at_rlimit_nproc() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_probe_unprivileged, args=(queue,))
+    proc.start()
+    results = queue.get(timeout=60)
+    proc.join(10)
+    assert "crash" not in results, results
+    assert "RLIMIT_NPROC" in results["enforced"]
+    assert results["forks"] <= 8

@@ -41,3 +41,25 @@ def test_the_app_gzips_static_files(api) -> None:  # type: ignore[no-untyped-def
     response = api.get("/", headers={"Accept-Encoding": "gzip"})
     if response.status_code == 200 and len(response.content) >= 1024:
         assert response.headers.get("content-encoding") == "gzip"
+
+
+def test_precompressed_files_are_sent_as_they_are(tmp_path: Path) -> None:
+    import gzip
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>gradtrace</title>")
+    script = "console.log('layout');" * 500
+    (dist / "worker.js").write_text(script)
+    (dist / "worker.js.gz").write_bytes(gzip.compress(script.encode()))
+    (tmp_path / "secret.txt").write_text("no")
+    (tmp_path / "secret.txt.gz").write_bytes(gzip.compress(b"no"))
+    app = Frontend(dist)
+    packed = _get(app, "/worker.js", **{"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.text == script
+    assert packed.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    again = _get(app, "/worker.js", **{"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]})
+    assert again.status_code == 304
+    plain = _get(app, "/worker.js", **{"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == script
+    assert _get(app, "/../secret.txt", **{"Accept-Encoding": "gzip"}).status_code == 404

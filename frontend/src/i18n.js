@@ -68,6 +68,7 @@ const STRINGS = {
     nodesCount: '{nodes} nodes',
     module: 'module',
     collapsedModule: '{count} nodes',
+    collapsedModuleOne: '1 node',
     // narration
     stepStart: 'The program is ready: {leaves}. Press ▶ or → to run it forward.',
     stepStartNoLeaves: 'The program is ready. Press ▶ or → to run it forward.',
@@ -148,6 +149,7 @@ const STRINGS = {
     nodesCount: '노드 {nodes}개',
     module: '모듈',
     collapsedModule: '노드 {count}개',
+    collapsedModuleOne: '노드 1개',
     stepStart: '프로그램 준비 완료: {leaves}. ▶ 또는 → 를 눌러 순전파를 시작하세요.',
     stepStartNoLeaves: '프로그램 준비 완료. ▶ 또는 → 를 눌러 순전파를 시작하세요.',
     narrForward: '순전파: {output} = {op}({inputs}) = {value}',

@@ -271,3 +271,28 @@ def test_downloads(server: str, page: Any) -> None:
         download = info.value
         assert download.suggested_filename.endswith(suffix)
         assert download.path().stat().st_size > 100
+
+
+def test_reduced_motion_steps_without_moving_dots(server: str, browser: Any) -> None:
+    page = new_page(browser, PageErrors(), reduced_motion="reduce")
+    try:
+        open_app(page, f"{server}/?example=autograd-poly")
+        page.select_option("#speed-select", "4")
+        page.locator("#play").click()
+        seen_dots = 0
+        for _ in range(20):
+            page.wait_for_timeout(100)
+            seen_dots += page.locator(".graph-svg .dot").count()
+        assert current_step(page) >= 1
+        assert seen_dots == 0
+    finally:
+        page.context.close()
+
+
+def test_modules_fold_into_one_node_each(server: str, page: Any) -> None:
+    open_app(page, f"{server}/?example=nn-mlp-sgd")
+    before = page.locator(".graph-svg .node").count()
+    page.locator("#collapse-toggle").click()
+    wait_until(page, "document.querySelectorAll('.graph-svg .node.group').length >= 3")
+    assert page.locator(".graph-svg .node").count() < before
+    assert page.locator("#collapse-toggle").get_attribute("aria-pressed") == "true"

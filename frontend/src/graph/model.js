@@ -105,20 +105,39 @@ function rawView(index) {
   return { nodes: ops.map((n) => ({ id: n.id, kind: 'op', data: n })), edges, alias };
 }
 
-/** The top-level module a node belongs to, or null. */
-export function topModule(node) {
+/** The module path of a node cut to depth parts, or null. */
+export function modulePrefix(node, depth) {
   const path = node?.module;
   if (!path) return null;
-  return path.split('.')[0];
+  return path.split('.').slice(0, depth).join('.');
 }
 
-/** Folds every top-level module into one group node; the output stays visible. */
+/**
+ * How deep to fold: the first depth where no single module holds nearly everything
+ * (`model` alone is one box; `model.0`, `model.1`, … is the network's layers).
+ */
+function foldDepth(nodes) {
+  const paths = nodes.map((n) => n.data.module).filter(Boolean);
+  const deepest = Math.max(1, ...paths.map((p) => p.split('.').length));
+  for (let depth = 1; depth < deepest; depth++) {
+    const counts = new Map();
+    for (const p of paths) {
+      const key = p.split('.').slice(0, depth).join('.');
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    if (Math.max(...counts.values()) < 0.8 * paths.length) return depth;
+  }
+  return deepest;
+}
+
+/** Folds every module (at the depth foldDepth picks) into one group node; the output stays visible. */
 function collapseModules(view, index) {
   const outputId = index.graph.output;
+  const depth = foldDepth(view.nodes);
   const groupOf = new Map();
   const groups = new Map();
   for (const node of view.nodes) {
-    const module = node.id === outputId ? null : topModule(node.data);
+    const module = node.id === outputId ? null : modulePrefix(node.data, depth);
     if (!module) continue;
     const groupId = `module:${module}`;
     groupOf.set(node.id, groupId);

@@ -11,8 +11,11 @@ from gradtrace.cli import main
 QUICK = "x = torch.tensor(2.0, requires_grad=True)\ny = x**2 + 3*x + 1\ny.backward()\n"
 
 
-@pytest.mark.parametrize(("name", "marker"), [("g.json", b'"nodes"'), ("g.dot", b"digraph"),
-                                              ("g.graphml", b"<graphml"), ("g.node-link.json", b'"directed"')])
+FORMATS = [("g.json", b'"nodes"'), ("g.dot", b"digraph"), ("g.graphml", b"<graphml"),
+           ("g.node-link.json", b'"directed"')]
+
+
+@pytest.mark.parametrize(("name", "marker"), FORMATS)
 def test_export_writes_each_format(tmp_path: Path, name: str, marker: bytes) -> None:
     out = tmp_path / name
     assert main(["export", QUICK, "-o", str(out)]) == 0

@@ -109,3 +109,12 @@ def test_unknown_api_path_is_404(api: Any) -> None:
     for response in (api.get("/api/nothing"), api.get("/api/graph")):
         assert response.status_code in (404, 405)
         assert response.json()["error"]["code"] == "service_not_found"
+
+
+def test_identical_requests_share_one_run(api: Any) -> None:
+    program = QUICK + "w = y * 7\n"
+    served = api.get("/api/health").json()["workers"]["served"]
+    responses = api.gather(api.client.post("/api/graph", json={"source": program}) for _ in range(10))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.content for r in responses}) == 1
+    assert api.get("/api/health").json()["workers"]["served"] == served + 1

@@ -46,6 +46,12 @@ def test_broken_json_is_422(api: Any, raw: bytes) -> None:
     assert response.status_code == 422
 
 
+def test_json_nested_too_deeply_is_422(api: Any) -> None:
+    for raw in (b"[" * 60000 + b"]" * 60000, b'{"source": ' + b"[" * 50000 + b"]" * 50000 + b"}"):
+        response = api.post("/api/graph", content=raw, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422 and response.json()["error"]["type"] == "request"
+
+
 def test_lone_surrogates_are_not_a_500(api: Any) -> None:
     body = json.dumps({"source": "s = '\udcff'\nt = torch.ones(2)"})  # ASCII JSON with an escaped surrogate
     response = api.post("/api/graph", content=body, headers={"Content-Type": "application/json"})

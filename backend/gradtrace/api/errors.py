@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gradtrace.api.lang import pick_lang
 from gradtrace.api.responses import json_response
@@ -73,6 +74,21 @@ async def on_rate_limited(request: Request, exc: Exception) -> Response:
     return json_response({"error": error}, status=429, headers={"Retry-After": str(exc.retry_after)})
 
 
+async def on_http(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (404, 405, a body it could not parse) in the common shape.
+
+    A body that is not parseable JSON (e.g. nested too deeply) is a malformed request: 422.
+    """
+    assert isinstance(exc, StarletteHTTPException)
+    lang = request_lang(request)
+    if exc.status_code == 400:
+        error = error_dict("request", "service_invalid_request", lang, problem=str(exc.detail))
+        return json_response({"error": error}, status=422)
+    data = GradtraceError("runtime", f"http_{exc.status_code}", detail=str(exc.detail)).to_dict(lang)
+    data["type"] = "request"
+    return json_response({"error": data}, status=exc.status_code, headers=dict(exc.headers or {}))
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     error = error_dict("internal", "internal", request_lang(request))
@@ -84,4 +100,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GradtraceError, on_gradtrace)
     app.add_exception_handler(Overloaded, on_overloaded)
     app.add_exception_handler(RateLimited, on_rate_limited)
+    app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

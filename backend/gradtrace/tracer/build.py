@@ -83,16 +83,14 @@ class GraphBuilder:
 
     # -- gradients seen by the hooks, summed over the passes shown -------------------------
     def _pass_grads(self) -> dict[Node, tuple[Grads, Grads]]:
-        shown = {id(p) for p in self.passes}
         out: dict[Node, tuple[Grads, Grads]] = {}
-        for node, records in self.s.hook_grads.items():
-            picked = [(gi, go) for p, gi, go in records if p in shown]
-            if not picked:
-                continue
-            if len(picked) == 1:
-                out[node] = picked[0]
-                continue
-            out[node] = (_column_sums([p[0] for p in picked]), _column_sums([p[1] for p in picked]))
+        for p in self.passes:
+            for node, gi, go in p.fired:
+                before = out.get(node)
+                if before is None:
+                    out[node] = (gi, go)
+                else:  # a node that ran in several passes (retain_graph): the sum
+                    out[node] = (_column_sums([before[0], gi]), _column_sums([before[1], go]))
         return out
 
     def _summ(self, t: torch.Tensor | None) -> Summary | None:
@@ -132,13 +130,14 @@ class GraphBuilder:
         self._ensure_output()
         self.sm.flush(FULL if self.detail else COMPACT)
         self._chain_steps()
+        passes = [self._pass(p) for p in self.passes]
         return {
             "nodes": self.nodes,
             "edges": self.edges,
             "variables": self._variable_ids(),
             "forward_order": self._forward_order(),
-            "backward_order": [self.op_ids[n] for p in self.passes for n in p.order if n in self.op_ids],
-            "backward_passes": [self._pass(p) for p in self.passes],
+            "backward_order": [op_id for p in passes for op_id in p["order"]],
+            "backward_passes": passes,
         }
 
     def _needed_slots(self) -> dict[Node, set[int]]:

@@ -126,7 +126,7 @@ class Capture:
             root = tensor.grad_fn
             nodes = self.walk.add([root]) if root is not None else []
             self._inspect(nodes)
-            record = PassRecord(tensor, [], span)
+            record = PassRecord(tensor, span)
             handles = []
             try:
                 for node in nodes:
@@ -153,10 +153,9 @@ class Capture:
 
     def _on_hook(self, node: Node, record: PassRecord, grad_inputs: Any, grad_outputs: Any) -> None:
         # Must return None: a returned tuple would replace the gradients.
-        record.order.append(node)
         if type(node) is ACCUMULATE:  # torch may later add into this very tensor
             grad_outputs = tuple(g.clone() if g is not None else None for g in grad_outputs)
-        self.state.hook_grads.setdefault(node, []).append((id(record), grad_inputs, grad_outputs))
+        record.fired.append((node, grad_inputs, grad_outputs))
 
     def _inspect(self, nodes: list[Node]) -> None:
         """Before backward frees them: saved tensors and local derivatives of new nodes."""

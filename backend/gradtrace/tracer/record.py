@@ -52,13 +52,17 @@ class TensorMark:
     cut_from: Key | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class PassRecord:
-    """One backward call: where it started and the order its node hooks fired."""
+    """One backward call: where it started, and (node, grad_inputs, grad_outputs) as hooks fired."""
 
     root: torch.Tensor
-    order: list[Node]
     span: Span | None
+    fired: list[tuple[Node, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
+
+    @property
+    def order(self) -> list[Node]:
+        return [node for node, _, _ in self.fired]
 
 
 @dataclass
@@ -76,8 +80,6 @@ class State:
     module_names: dict[int, str] = field(default_factory=dict)
     modules: dict[str, torch.nn.Module] = field(default_factory=dict)  # the user's module variables
     spans: dict[Key, Span] = field(default_factory=dict)  # where each named tensor was bound
-    # per node, per backward pass (by id of its PassRecord): (grad_inputs, grad_outputs)
-    hook_grads: dict[Node, list[tuple[int, tuple[Any, ...], tuple[Any, ...]]]] = field(default_factory=dict)
     passes: list[PassRecord] = field(default_factory=list)
     saved: dict[Node, list[dict[str, Any]]] = field(default_factory=dict)
     locals: dict[Node, list[torch.Tensor | None]] = field(default_factory=dict)  # ∂out/∂input_i

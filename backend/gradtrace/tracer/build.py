@@ -32,7 +32,7 @@ def _put(d: Dict, key: str, value: Any) -> None:
         d[key] = value
 
 
-def _column_sums(rows: list[tuple[Any, ...]]) -> list[torch.Tensor | None]:
+def _column_sums(rows: list[Grads]) -> list[torch.Tensor | None]:
     """Per slot, the sum over passes of the gradients that are not None."""
     return [_total([g for g in col if g is not None]) for col in zip(*rows, strict=True)]
 

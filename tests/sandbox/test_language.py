@@ -119,6 +119,16 @@ def test_rows_of_a_tensor() -> None:
         ("x = [0] * 100000\ny = x * torch.ones(100000, 1)", "tensor_too_large"),
         ("x = F.one_hot(torch.tensor([10**8]))", "tensor_too_large"),
         ("x = torch.ones(1).expand(4000000)\nfor i in range(10000):\n    s = x.sum()", "too_much_work"),
+        (
+            "x = torch.ones(1, requires_grad=True)\ny = x\nfor i in range(2000):\n    y = y * 1.0\n"
+            "for j in range(20000):\n    y.backward(retain_graph=True)",
+            "too_much_work",
+        ),
+        (
+            "m = nn.Linear(2000, 2000)\nopt = optim.Adam(m.parameters(), lr=0.1)\n"
+            "loss = m(torch.ones(1, 2000)).sum()\nloss.backward()\nfor i in range(20000):\n    opt.step()",
+            "too_much_work",
+        ),
     ],
 )
 def test_hidden_sizes_are_bounded(source: str, code: str) -> None:

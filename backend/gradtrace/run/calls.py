@@ -15,6 +15,7 @@ from torch import nn
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
+from gradtrace.run.backward import mark
 from gradtrace.run.devices import check_device
 from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.guards import check_conv
@@ -35,6 +36,17 @@ SHARED_KWARGS: frozenset[str] = words(
 
 
 def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    before = budget.budget().flops
+    result = _dispatch(callee, args, kwargs)
+    if isinstance(result, int) and not isinstance(result, bool):
+        check_int_bits(result.bit_length(), budget.budget().limits)  # math.floor(1e308)
+    target = (callee.target,) if isinstance(callee, Method) else ()
+    charge(result, (*target, *args))
+    mark(result, budget.budget().flops - before)
+    return result
+
+
+def _dispatch(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if isinstance(callee, Method):
         result = _call_method(callee, args, kwargs)
     elif is_registered(callee):
@@ -44,10 +56,6 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         result = call_module(callee, args, kwargs)
     else:
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": _describe(callee)})
-    if isinstance(result, int) and not isinstance(result, bool):
-        check_int_bits(result.bit_length(), budget.budget().limits)  # math.floor(1e308)
-    target = (callee.target,) if isinstance(callee, Method) else ()
-    charge(result, (*target, *args))
     return result
 
 

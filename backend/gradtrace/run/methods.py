@@ -15,6 +15,7 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
+from gradtrace.run.backward import charge_backward, charge_step
 from gradtrace.run.devices import check_device
 from gradtrace.run.shapes import (
     check_broadcast,
@@ -108,6 +109,7 @@ def _backward(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Non
     gradient, retain_graph = params.get("gradient"), params.get("retain_graph")
     run = budget.state()
     run.backward_calls += 1
+    charge_backward(target)
     if run.observer is not None:
         run.observer.backward(target, gradient, retain_graph, current_span.get())
     else:
@@ -129,6 +131,7 @@ def _children(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
 def _step(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     if args or kwargs:  # a closure would be a user callable run by torch
         raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": "closure", "func": "step"})
+    charge_step(target)
     target.step()
 
 

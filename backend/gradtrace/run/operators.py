@@ -17,6 +17,7 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
+from gradtrace.run.backward import mark
 from gradtrace.run.shapes import charge, check_broadcast, check_matmul, nested_size, size_of
 from gradtrace.sandbox import check_int_bits, check_sequence, pow_bits
 
@@ -50,9 +51,11 @@ _SCALARS = (int, float, bool)
 
 
 def binary(op: ast.operator, left: Any, right: Any, *, inplace: bool = False) -> Any:
+    before = budget.budget().flops
     check_binary(op, left, right)
-    result = (INPLACE if inplace else BINARY)[type(op)](left, right)
-    return checked_result(result, (left, right))
+    result = checked_result((INPLACE if inplace else BINARY)[type(op)](left, right), (left, right))
+    mark(result, budget.budget().flops - before)
+    return result
 
 
 def unary(op: ast.unaryop, operand: Any) -> Any:

@@ -166,8 +166,18 @@ function accumulateStep(index, op) {
   return step;
 }
 
+/** "x.grad = 4 + 3 = 7" when the contributions add up to the leaf's gradient. */
 function accumulateLine(index, leaf, contributions) {
   const name = tensorName(index, leaf);
+  const numbers = contributions.map((e) => (e.chain ? toNumber(e.chain.product) : toNumber(scalarOf(e.grad))));
+  const final = toNumber(scalarOf(gradOf(index, leaf)));
+  if (numbers.length > 1 && numbers.every(Number.isFinite)) {
+    const total = numbers.reduce((a, b) => a + b, 0);
+    // Only a sum that adds up to what .grad holds is shown as one.
+    if (Number.isFinite(final) && Math.abs(total - final) <= 1e-6 * Math.max(1, Math.abs(final))) {
+      return { key: 'accumulateSum', params: { name, terms: numbers.map((v) => formatNumber(v)).join(' + '), sum: formatNumber(total) } };
+    }
+  }
   const sum = summaryText(gradOf(index, leaf));
   const terms = contributions.map(edgeGradText);
   if (terms.length > 1 && terms.length <= 6) return { key: 'accumulateSum', params: { name, terms: terms.join(' + '), sum } };

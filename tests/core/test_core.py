@@ -42,3 +42,9 @@ def test_limits_overrides_are_checked() -> None:
     assert tighter.steps == 10 and DEFAULT_LIMITS.steps != 10
     with pytest.raises(ValueError):
         DEFAULT_LIMITS.with_overrides(no_such_limit=1)
+
+
+def test_a_template_with_a_format_spec_never_raises() -> None:
+    register({"test_spec_in_template": {"en": "write it like {x:.4f}", "ko": "{x:.4f}처럼"}})
+    err = GradtraceError("not_allowed", "test_spec_in_template")
+    assert "{x:.4f}" in err.message("en")

@@ -37,7 +37,11 @@ class _Safe(dict[str, Any]):
 
 
 def _fill(template: str, params: dict[str, Any]) -> str:
-    return template.format_map(_Safe({k: _short(v) for k, v in params.items()}))
+    """Fill our own template; a template that does not format is shown as written."""
+    try:
+        return template.format_map(_Safe({k: _short(v) for k, v in params.items()}))
+    except (ValueError, IndexError, AttributeError, TypeError):
+        return template
 
 
 def _short(value: Any, limit: int = 200) -> str:

@@ -91,11 +91,22 @@ function forwardStep(index, op) {
   const params = {
     output: outputs.map((e) => tensorName(index, e.target)).join(', ') || op.label,
     op: op.label,
-    inputs: inputs.map((e) => operandText(index, e.source)).join(', '),
+    inputs: [...inputs.map((e) => operandText(index, e.source)), ...scalarArguments(op, inputs.length)].join(', '),
     value: output ? summaryText(output.value) : '',
   };
   step.narration.push({ key: output ? 'narrForward' : 'narrForwardNoValue', params });
   return step;
+}
+
+/** Plain numbers the op was called with (pow's exponent, mul's other operand), from its saved values. */
+function scalarArguments(op, tensorInputs) {
+  const out = [];
+  for (const saved of op.saved || []) {
+    if (saved.name === 'alpha') continue;
+    if (typeof saved.value === 'number') out.push(formatNumber(saved.value));
+    else if (saved.name === 'other' && tensorInputs < 2 && saved.summary?.numel === 1) out.push(formatNumber(scalarOf(saved.summary)));
+  }
+  return out;
 }
 
 function seedStep(index, root) {

@@ -83,6 +83,25 @@ def our_structure(graph: dict[str, Any]) -> tuple[Counter[Key], Counter[Any]]:
     return nodes, edges
 
 
+def output_part(graph: dict[str, Any]) -> dict[str, Any]:
+    """Only what the output depends on: a capture also shows the islands detach/no_grad cut off."""
+    into: dict[str, list[str]] = {}
+    for e in graph["edges"]:
+        if e["kind"] != "cut":
+            into.setdefault(e["target"], []).append(e["source"])
+    keep, stack = set(), [graph["output"]]
+    while stack:
+        node = stack.pop()
+        if node not in keep:
+            keep.add(node)
+            stack.extend(into.get(node, []))
+    return {
+        **graph,
+        "nodes": [n for n in graph["nodes"] if n["id"] in keep],
+        "edges": [e for e in graph["edges"] if e["target"] in keep],
+    }
+
+
 def _names(leaves: list[torch.Tensor]) -> dict[str, torch.Tensor]:
     return {f"l{i}": leaf for i, leaf in enumerate(leaves)}
 
@@ -146,3 +165,23 @@ def test_op_nodes_and_edges_equal_torchviz(steps: list[Step], seed: int) -> None
     nodes, edges = our_structure(graph)
     assert Counter((k[0], k[1]) for k in nodes) == viz_nodes
     assert Counter((producer, consumer) for consumer, _i, producer, _nr in edges.elements()) == viz_edges
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=steps_strategy, seed=st.integers(0, 2**16))
+def test_capture_with_the_programs_own_backward_agrees_too(steps: list[Step], seed: int) -> None:
+    leaves = make_leaves(seed)
+    with gradtrace.capture() as cap:
+        out = run(steps, leaves)
+        out.backward()  # routed through the capture's hooks
+    names = {id(t): n for n, t in _names(leaves).items()}
+    want_nodes, want_edges, _keep = independent_walk(out, names)
+    graph = cap.trace(out, params=_names(leaves)).data
+    GraphModel.model_validate(graph)
+    assert our_structure(output_part(graph)) == (want_nodes, want_edges)
+    again = make_leaves(seed)
+    expected = torch.autograd.grad(run(steps, again), again, allow_unused=True, materialize_grads=True)
+    for leaf, want in zip(leaves, expected, strict=True):
+        torch.testing.assert_close(leaf.grad if leaf.grad is not None else torch.zeros_like(want), want)
+    output = next(n for n in graph["nodes"] if n["id"] == graph["output"])
+    assert output["value"]["data"] == pytest.approx(out.item(), rel=1e-6)

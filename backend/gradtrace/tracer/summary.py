@@ -109,7 +109,12 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: Pendin
         summary.update(base)
         if describe is not None:
             describe["shape"], describe["dtype"], describe["device"] = shape, name, device
-    if numel == 0 or not _readable(group[0][0]):
+    if not _readable(group[0][0]):
+        return
+    if numel == 0:
+        empty = group[0][0].detach().cpu().tolist()  # [] or [[], []]: the shape, as lists
+        for _, summary, _d in group:
+            summary["data"] = empty
         return
     stacked = torch.stack([item[0].detach() for item in group])
     if numel <= detail.cap:

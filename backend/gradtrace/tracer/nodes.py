@@ -36,10 +36,6 @@ def is_accumulate(node: Node) -> bool:
     return type(node) is ACCUMULATE
 
 
-def sequence_nr(node: Node) -> int | None:
-    return None if type(node) is ACCUMULATE else int(node._sequence_nr())
-
-
 def output_meta(node: Node) -> list[tuple[list[int], str, str] | None]:
     """(shape, dtype, device) of each output, known even for outputs no Python code saw."""
     metas = getattr(node, "_input_metadata", None)

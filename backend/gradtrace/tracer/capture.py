@@ -56,6 +56,15 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _weakly(ref: weakref.WeakMethod[Callable[..., None]]) -> Callable[..., None]:
+    def call(*args: Any, **kwargs: Any) -> None:
+        method = ref()
+        if method is not None:
+            method(*args, **kwargs)
+
+    return call
+
+
 class Capture:
     """Records a run and turns it into the graph dict; satisfies ``RunObserver``."""
 
@@ -65,7 +74,8 @@ class Capture:
         self.state = State()
         self.walk = Walk(limits.graph_nodes)
         self.summaries = Summaries()
-        self._recorder = ForwardRecorder(self.state, span_source or (lambda: None), self._program_backward)
+        on_backward = _weakly(weakref.WeakMethod(self._program_backward))  # no cycle: freed by refcount
+        self._recorder = ForwardRecorder(self.state, span_source or (lambda: None), on_backward)
         self._modules = ModulePaths(self._recorder, self.state)
         self._gc_was_enabled = False
         self._inspected: set[Node] = set()

@@ -192,46 +192,49 @@ class GraphBuilder:
     def _outputs(self, node: Node, slots: set[int] | tuple[()]) -> None:
         """The tensors a node made: known from the forward, else from its gradient or metadata."""
         grads = self.grads.get(node)
-        go = grads[1] if grads is not None else []
+        go = grads[1] if grads is not None else ()
         if len(slots) > 1 or (slots and max(slots) > 0):
             self.nodes[-1]["num_outputs"] = max(len(output_meta(node)), max(slots) + 1)
         span, module = self.places[node]
         op_id = self.op_ids[node]
+        values, versions, names, add = self.s.values, self.s.versions, self.s.names, self.sm.add
         for slot in slots if len(slots) == 1 else sorted(slots):
             key: Key = (node, slot)
-            value = self.s.values.get(key)
-            if value is not None and value._version != self.s.versions[key]:
+            value = values.get(key)
+            if value is not None and value._version != versions[key]:
                 value = None  # changed in place by something we did not see: no stale numbers
             is_output = key == self.output_key
             if value is None and is_output:
                 value = self.output
             grad = go[slot] if slot < len(go) else None
-            t = self._new_tensor(key)
-            name = self.s.names.get(key)
+            name = names.get(key)
+            tid = f"t{self.tensor_count}"
+            self.tensor_count += 1
+            self.tensor_ids[key] = tid
+            t: Dict = {"id": tid, "kind": "tensor"}
             if name is not None:
                 t["name"] = name
             t["role"] = "output" if is_output else "intermediate"
-            t["shape"] = t["dtype"] = t["device"] = None  # set by the summaries' flush
+            t["shape"] = t["dtype"] = t["device"] = None  # set with the value's summary
             t["requires_grad"] = True
             t["is_leaf"] = False
             t["grad_fn"] = op_id
             if slot:
                 t["output_nr"] = slot
-            if value is not None:
-                t["value"] = self.sm.add(value, describe=t)
-            else:
-                t["value"] = None
-                if grad is None:
-                    t["shape"], t["dtype"], t["device"] = _describe(node, slot)
+            t["value"] = add(value, describe=t) if value is not None else None
             if grad is not None and (self.detail or not self._implied(key, name, is_output)):
-                t["grad"] = self.sm.add(grad, describe=t if value is None else None)
-            elif value is None and grad is not None:
-                t["shape"], t["dtype"], t["device"] = _describe(node, slot)
+                t["grad"] = add(grad, describe=t if value is None else None)
+            elif value is None:
+                t["shape"], t["dtype"], t["device"] = _describe(node, slot, grad)
             if span is not None:
                 t["span"] = span
             if module is not None:
                 t["module"] = module
-            self._edge(op_id, t["id"], "output", slot)
+            self.nodes.append(t)
+            edge: Dict = {"id": f"e{len(self.edges)}", "source": op_id, "target": tid, "kind": "output"}
+            if slot:
+                edge["slot"] = slot
+            self.edges.append(edge)
 
     def _implied(self, key: Key, name: str | None, is_output: bool) -> bool:
         """In a compact graph, an unnamed intermediate's grad is its only input edge's grad."""
@@ -399,8 +402,10 @@ class GraphBuilder:
             edge["chain"] = dict(zip(("upstream", "local", "product"), values, strict=True))
 
 
-def _describe(node: Node, slot: int) -> tuple[list[int], str, str]:
-    """Shape, dtype and device of a node's output that no tensor we hold shows: its metadata."""
+def _describe(node: Node, slot: int, like: torch.Tensor | None) -> tuple[list[int], str, str]:
+    """Shape, dtype and device of a node's output: from its gradient, else from its metadata."""
+    if like is not None:
+        return list(like.shape), dtype_name(like.dtype), str(like.device)
     metas = output_meta(node)
     meta = metas[slot] if slot < len(metas) else None
     return meta if meta is not None else ([], "unknown", "unknown")

@@ -34,10 +34,15 @@ class Walk:
         self.limit = limit
         self.nodes: list[Node] = []
         self.children: dict[Node, tuple[tuple[Node | None, int], ...]] = {}  # next_functions, read once
+        self._orders: dict[tuple[Node, ...], list[Node]] = {}  # a graph never changes: walk it once
 
     def add(self, roots: Iterable[Node]) -> list[Node]:
         """The nodes reachable from ``roots``, in depth-first pre-order; remembers new ones."""
-        stack = [r for r in reversed(list(roots)) if r is not None]
+        start = tuple(r for r in roots if r is not None)
+        known = self._orders.get(start)
+        if known is not None:
+            return known
+        stack = list(reversed(start))
         mark: set[Node] = set()
         order: list[Node] = []
         children, nodes = self.children, self.nodes
@@ -56,4 +61,5 @@ class Walk:
             for child, _ in reversed(edges):
                 if child is not None and child not in mark:
                     stack.append(child)
+        self._orders[start] = order
         return order

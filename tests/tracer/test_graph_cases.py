@@ -232,3 +232,13 @@ def test_trace_without_capture_knows_leaves_output_and_saved_tensors() -> None:
     assert [s["name"] for s in sin["saved"]] == ["self"]
     output = next(n for n in graph["nodes"] if n["id"] == graph["output"])
     assert data(output["value"]) == pytest.approx(2 * torch.sin(torch.tensor(2.0)).item())
+
+
+def test_tracing_after_the_user_ran_backward_shows_the_leaf_grads_and_a_note() -> None:
+    x = torch.tensor(2.0, requires_grad=True)
+    y = x**2
+    y.backward()
+    graph = gradtrace.trace(y, params={"x": x}).data
+    GraphModel.model_validate(graph)
+    assert [n["code"] for n in graph["notes"]] == ["graph_freed"]
+    assert data(by_name(graph)["x"]["grad"]) == 4.0 == x.grad.item()

@@ -215,7 +215,12 @@ class Capture:
         if not output.requires_grad:
             return
         if output.numel() == 1:
-            self.backward(output)
+            try:
+                self.backward(output)
+            except RuntimeError as exc:  # the user already ran backward and torch freed the graph
+                if "second time" not in str(exc):
+                    raise
+                notes.append(note("graph_freed"))
         elif mode == "ones":
             self.backward(output, torch.ones_like(output))
             notes.append(note("ones_gradient"))

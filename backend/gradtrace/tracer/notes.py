@@ -22,6 +22,12 @@ NOTES: dict[str, dict[str, str]] = {
         "(as if .sum() had been called).",
         "ko": "출력이 스칼라가 아니어서 1로 채운 gradient로 backward를 실행했습니다(.sum()을 한 것과 같음).",
     },
+    "graph_freed": {
+        "en": "backward() already ran on this graph without retain_graph=True, so torch freed it: "
+        "leaves show their .grad, the other gradients are unknown. Trace before calling backward().",
+        "ko": "retain_graph=True 없이 backward()가 이미 실행되어 그래프가 해제되었습니다. leaf는 .grad를 "
+        "보여 주고 나머지 gradient는 알 수 없습니다. backward() 전에 trace하세요.",
+    },
     "compact": {
         "en": "This graph is large, so saved tensors, per-op gradient lists and chain-rule steps are left "
         "out; every tensor and edge still carries its value and gradient.",

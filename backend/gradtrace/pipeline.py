@@ -18,8 +18,6 @@ import torch
 from gradtrace.core.errors import GradtraceError
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.export import to_dot, to_graphml, to_html, to_json_bytes, to_networkx, to_node_link
-from gradtrace.run import current_span, execute
-from gradtrace.sandbox import check
 from gradtrace.tracer import BackwardMode, Capture, on_big_stack
 
 __all__ = ["Graph", "Recording", "capture", "trace", "trace_source"]
@@ -117,6 +115,10 @@ def trace_source(
 def _trace_source(
     source: str, device: str, output: str | None, backward: BackwardMode, seed: int, limits: Limits
 ) -> dict[str, Any]:
+    # Imported here: the run stage's facades take seconds to import, the Python API needs none of it.
+    from gradtrace.run import current_span, execute
+    from gradtrace.sandbox import check
+
     program = check(source, limits)
     cap = Capture(current_span.get, limits=limits)
     with cap:

@@ -17,7 +17,7 @@ import torch
 from gradtrace.core.errors import Span
 from gradtrace.tracer.nodes import ACCUMULATE, is_accumulate, op_label, output_meta
 from gradtrace.tracer.record import Key, Node, PassRecord, State, tensor_key
-from gradtrace.tracer.summary import COMPACT, FULL, Summaries, Summary, dtype_name
+from gradtrace.tracer.summary import COMPACT, FULL, Summaries, Summary, device_name, dtype_name
 
 Dict = dict[str, Any]
 Grads = Sequence[torch.Tensor | None]
@@ -405,7 +405,7 @@ class GraphBuilder:
 def _describe(node: Node, slot: int, like: torch.Tensor | None) -> tuple[list[int], str, str]:
     """Shape, dtype and device of a node's output: from its gradient, else from its metadata."""
     if like is not None:
-        return list(like.shape), dtype_name(like.dtype), str(like.device)
+        return list(like.shape), dtype_name(like.dtype), device_name(like.device)
     metas = output_meta(node)
     meta = metas[slot] if slot < len(metas) else None
     return meta if meta is not None else ([], "unknown", "unknown")

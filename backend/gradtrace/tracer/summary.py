@@ -43,6 +43,16 @@ def dtype_name(dtype: torch.dtype) -> str:
     return name
 
 
+_DEVICE_NAMES: dict[torch.device, str] = {}
+
+
+def device_name(device: torch.device) -> str:
+    name = _DEVICE_NAMES.get(device)
+    if name is None:
+        name = _DEVICE_NAMES[device] = str(device)
+    return name
+
+
 def clean(value: Any) -> Any:
     """Replace NaN and ±Inf in a nested list by their JSON strings."""
     if isinstance(value, list):
@@ -98,7 +108,7 @@ class Summaries:
         self._by_id = {}
         with torch.no_grad():
             for (shape, dtype, device), group in groups.items():
-                _fill_group(list(shape), dtype, str(device), group, detail)
+                _fill_group(list(shape), dtype, device_name(device), group, detail)
 
 
 def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: Pending, detail: Detail) -> None:

@@ -96,7 +96,11 @@ class TensorNode(_Model):
     grad_fn: str | None = Field(None, description="op node id of the tensor's producer")
     output_nr: int = 0
     value: Summary | None
-    grad: Summary | None = Field(None, description="gradient after backward (.grad or retained)")
+    grad: Summary | None = Field(
+        None,
+        description="gradient after backward, summed over all passes (a leaf: what .grad accumulated, "
+        "ignoring zero_(); see BackwardPass.node_grads)",
+    )
     span: SpanModel | None = None
     module: str | None = Field(None, description="module path that created it, e.g. layer1.0")
     detached: bool = Field(False, description="made by detach() or under no_grad: a cut")
@@ -130,8 +134,10 @@ class Edge(_Model):
         "cut: a detach/no_grad link that carries no gradient"
     )
     slot: int = Field(0, description="input_nr for input edges, output_nr for output edges")
-    grad: Summary | None = Field(None, description="the gradient that flowed back along this edge")
-    chain: ChainStep | None = None
+    grad: Summary | None = Field(
+        None, description="the gradient that flowed back along this edge, summed over all backward passes"
+    )
+    chain: ChainStep | None = Field(None, description="of the summed gradients (see BackwardPass.chain)")
 
 
 class Note(_Model):
@@ -140,9 +146,25 @@ class Note(_Model):
 
 
 class BackwardPass(_Model):
+    """One ``backward()`` call. With two or more passes, each carries its own gradients:
+    the top-level ``Edge.grad``/``chain``, ``TensorNode.grad`` and ``OpNode.grad_*`` are sums
+    over all passes, so animating one pass must read these instead. With a single pass
+    they are left out (the top-level fields are that pass's)."""
+
     root: str = Field(description="tensor node id backward started from")
     order: list[str] = Field(description="op node ids in the order their hooks fired")
     span: SpanModel | None = None
+    edge_grads: dict[str, Summary] = Field(
+        default_factory=dict, description="edge id -> the gradient that flowed along it in this pass"
+    )
+    chain: dict[str, ChainStep] = Field(
+        default_factory=dict, description="edge id -> this pass's chain step (scalar paths, small graphs)"
+    )
+    node_grads: dict[str, Summary] = Field(
+        default_factory=dict,
+        description="tensor node id -> its gradient after this pass: a leaf's .grad as it accumulated "
+        "(what the program saw right after this backward()), else the gradient it received in this pass",
+    )
 
 
 class GraphModel(_Model):

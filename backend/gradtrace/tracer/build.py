@@ -80,6 +80,9 @@ class GraphBuilder:
         self.places: dict[Node, tuple[Dict | None, str | None]] = {}  # span and module, per node
         self.tensor_count = 0
         self.grads = self._pass_grads()
+        self.per_pass = len(passes) > 1  # one pass: the top-level gradients are that pass's
+        self.input_edges: dict[tuple[Node, int], Dict] = {}  # (op, input_nr) -> edge, for per_pass
+        self.pass_chains: list[tuple[Dict, str, Summary, Summary, Summary]] = []
 
     # -- gradients seen by the hooks, summed over the passes shown -------------------------
     def _pass_grads(self) -> dict[Node, tuple[Grads, Grads]]:
@@ -128,9 +131,9 @@ class GraphBuilder:
             self._inputs(node)
         self._variables_and_cuts()
         self._ensure_output()
+        passes = [self._pass(p) for p in self.passes]
         self.sm.flush(FULL if self.detail else COMPACT)
         self._chain_steps()
-        passes = [self._pass(p) for p in self.passes]
         return {
             "nodes": self.nodes,
             "edges": self.edges,
@@ -285,6 +288,8 @@ class GraphBuilder:
             if i:
                 edge["slot"] = i
             edges.append(edge)
+            if self.per_pass:
+                self.input_edges[(node, i)] = edge
             grad = gis[i] if i < len(gis) else None
             if grad is not None:
                 edge["grad"] = add(grad)
@@ -394,12 +399,66 @@ class GraphBuilder:
         out: Dict = {"root": self.tensor_ids.get(tensor_key(p.root), ""), "order": []}
         out["order"] = [self.op_ids[n] for n in p.order if n in self.op_ids]
         _put(out, "span", _span(p.span))
+        if self.per_pass:
+            self._pass_grads_of(p, out)
         return out
+
+    def _pass_grads_of(self, p: PassRecord, out: Dict) -> None:
+        """This pass's own gradients, so that animating it does not show the other passes' sums.
+
+        ``edge_grads`` and ``chain``: what flowed along each input edge in this pass;
+        ``node_grads``: each tensor's gradient after this pass (a leaf's ``.grad`` as it
+        accumulated; an intermediate's, the gradient it received in this pass).
+        """
+        edge_grads: Dict = {}
+        node_grads: Dict = {}
+        chain: Dict = {}
+        local_of = self.s.locals if self.detail else {}
+        for node, gis, gos in p.fired:
+            if node not in self.op_ids:
+                continue
+            local = local_of.get(node)
+            upstream = gos[0] if len(gos) == 1 else None
+            for i, g in enumerate(gis):
+                edge = self.input_edges.get((node, i))
+                if g is None or edge is None:
+                    continue
+                summary = edge_grads[edge["id"]] = self.sm.add(g)
+                factor = local[i] if local is not None and i < len(local) else None
+                if factor is not None and upstream is not None and _scalar(g) and _scalar(upstream):
+                    step = (chain, edge["id"], self.sm.add(upstream), self.sm.add(factor), summary)
+                    self.pass_chains.append(step)
+            self._pass_node_grads(node, gos, p, node_grads)
+        if edge_grads:
+            out["edge_grads"] = edge_grads
+        if node_grads:
+            out["node_grads"] = node_grads
+        if self.pass_chains and self.pass_chains[-1][0] is chain:
+            out["chain"] = chain  # filled by _chain_steps once the summaries are
+
+    def _pass_node_grads(self, node: Node, gos: Grads, p: PassRecord, node_grads: Dict) -> None:
+        """Gradients of the tensors a node made, as this pass left them."""
+        if type(node) is ACCUMULATE:
+            after = p.leaf_grads.get(node)
+            tid = self.tensor_ids.get((node, 0))
+            if after is not None and tid is not None:
+                node_grads[tid] = self.sm.add(after)
+            return
+        for slot, g in enumerate(gos):
+            tid = self.tensor_ids.get((node, slot))
+            if g is not None and tid is not None:
+                node_grads[tid] = self.sm.add(g)
 
     def _chain_steps(self) -> None:
         for edge, up, local, grad in self.chains:
-            values = [_first(s.get("data")) for s in (up, local, grad)]
-            edge["chain"] = dict(zip(("upstream", "local", "product"), values, strict=True))
+            edge["chain"] = _chain_step(up, local, grad)
+        for steps, edge_id, up, local, grad in self.pass_chains:
+            steps[edge_id] = _chain_step(up, local, grad)
+
+
+def _chain_step(up: Summary, local: Summary, grad: Summary) -> Dict:
+    values = [_first(s.get("data")) for s in (up, local, grad)]
+    return dict(zip(("upstream", "local", "product"), values, strict=True))
 
 
 def _describe(node: Node, slot: int, like: torch.Tensor | None) -> tuple[list[int], str, str]:

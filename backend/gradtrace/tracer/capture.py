@@ -163,9 +163,27 @@ class Capture:
 
     def _on_hook(self, node: Node, record: PassRecord, grad_inputs: Any, grad_outputs: Any) -> None:
         # Must return None: a returned tuple would replace the gradients.
-        if type(node) is ACCUMULATE:  # torch may later add into this very tensor
-            grad_outputs = tuple(g.clone() if g is not None else None for g in grad_outputs)
+        if type(node) is ACCUMULATE:
+            grad_outputs = self._leaf_grad(node, record, grad_outputs)
         record.fired.append((node, grad_inputs, grad_outputs))
+
+    @staticmethod
+    def _leaf_grad(node: Node, record: PassRecord, grad_outputs: Any) -> Any:
+        """Keep the leaf's ``.grad`` as this pass left it (AccumulateGrad has just run).
+
+        ``.grad`` may share the incoming gradient's storage (torch steals it), which a later
+        pass adds into: then one copy serves as both the increment and the value after.
+        """
+        incoming = grad_outputs[0] if grad_outputs else None
+        after = node.variable.grad
+        if after is None:
+            return grad_outputs
+        if incoming is not None and after.data_ptr() == incoming.data_ptr():
+            copy = after.detach().clone()
+            record.leaf_grads[node] = copy
+            return (copy, *grad_outputs[1:])
+        record.leaf_grads[node] = after.detach().clone()
+        return grad_outputs
 
     def _inspect(self, nodes: list[Node]) -> None:
         """Before backward frees them: saved tensors and local derivatives of new nodes."""

@@ -54,11 +54,16 @@ class TensorMark:
 
 @dataclass
 class PassRecord:
-    """One backward call: where it started, and (node, grad_inputs, grad_outputs) as hooks fired."""
+    """One backward call: where it started, and (node, grad_inputs, grad_outputs) as hooks fired.
+
+    ``leaf_grads`` holds each reached leaf's ``.grad`` right after its AccumulateGrad ran:
+    what the pass left there, which a later ``zero_()`` or pass would otherwise overwrite.
+    """
 
     root: torch.Tensor
     span: Span | None
     fired: list[tuple[Node, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
+    leaf_grads: dict[Node, torch.Tensor] = field(default_factory=dict)
 
     @property
     def order(self) -> list[Node]:

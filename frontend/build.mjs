@@ -30,6 +30,25 @@ async function bundleScripts() {
   });
 }
 
+/**
+ * The notebook view's script (gradtrace.export.app_html inlines it): the app plus embed.js,
+ * with no source-map link and the licence comments kept inline, since the page must not
+ * reference any other file.
+ */
+async function bundleEmbed() {
+  await build({
+    entryPoints: { embed: join(here, 'src/embed.js') },
+    outdir: dist,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['chrome110', 'firefox115', 'safari16'],
+    sourcemap: false,
+    legalComments: 'eof',
+    logLevel: 'warning',
+  });
+}
+
 async function copyElkWorker() {
   const elkDir = dirname(require.resolve('elkjs/package.json'));
   await cp(join(elkDir, 'lib/elk-worker.min.js'), join(dist, 'elk-worker.min.js'));
@@ -79,6 +98,7 @@ async function gzipAssets() {
 await rm(dist, { recursive: true, force: true });
 await mkdir(dist, { recursive: true });
 await bundleScripts();
+await bundleEmbed();
 await copyElkWorker();
 await copyKoreanFont();
 await copyHtml();

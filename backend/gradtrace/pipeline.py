@@ -9,6 +9,7 @@ wrapped in ``Graph`` for the Python API.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,15 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
-from gradtrace.export import to_dot, to_graphml, to_html, to_json_bytes, to_networkx, to_node_link
+from gradtrace.export import (
+    to_dot,
+    to_graphml,
+    to_json_bytes,
+    to_networkx,
+    to_node_link,
+    to_notebook_html,
+    to_standalone_html,
+)
 from gradtrace.tracer import BackwardMode, Capture, on_big_stack
 
 __all__ = ["Graph", "Recording", "capture", "trace", "trace_source"]
@@ -48,7 +57,19 @@ class Graph:
         return to_node_link(self.data)
 
     def _repr_html_(self) -> str:
-        return to_html(self.data)
+        """Jupyter shows the web app's interactive view, self-contained in an iframe."""
+        return to_notebook_html(self.data)
+
+    def to_html(self, path: str | os.PathLike[str] | None = None, *, lang: str = "en") -> str:
+        """The interactive view as one standalone HTML file that needs no server or network.
+
+        Written to ``path`` when given (share it, open it offline); returned either way.
+        """
+        page = to_standalone_html(self.data, lang=lang)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(page)
+        return page
 
     def __repr__(self) -> str:
         kinds = [n["kind"] for n in self.data["nodes"]]

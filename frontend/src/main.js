@@ -33,6 +33,8 @@ const app = {
   /** The user (or the link) chose collapse on or off: no automatic folding then. */
   collapseChosen: false,
   quietStateChange: false,
+  /** The notebook view: a graph carried by the page, no server, no links. */
+  embedded: false,
 };
 
 /** Big graphs with modules open folded: one node per module is also the better first view. */
@@ -273,6 +275,7 @@ function applyLanguage() {
 
 let urlTimer = 0;
 function syncUrl() {
+  if (app.embedded) return;
   clearTimeout(urlTimer);
   urlTimer = setTimeout(async () => {
     const state = getState();
@@ -428,4 +431,27 @@ async function start() {
   if (document.body.dataset.status === undefined) setStatus('idle');
 }
 
-start();
+/**
+ * The notebook view (embed.js): the same viewer started from a graph the page carries
+ * instead of a program sent to /api/graph; the page hides what needs a server.
+ * @param {object} graph the graph JSON @param {{lang?: string, step?: number}} [options]
+ */
+export async function startEmbedded(graph, { lang = 'en', step = 0 } = {}) {
+  app.embedded = true;
+  setState({ lang: lang === 'ko' ? 'ko' : 'en' });
+  applyPresentation(getState());
+  applyLanguage();
+  applyToPage(document);
+  bindControls();
+  try {
+    autoCollapse(graph);
+    await showGraph(graph, step);
+    setStatus('ready');
+  } catch (error) {
+    showError(error);
+    setStatus('error');
+  }
+}
+
+// An embedded page (<html data-embed>) is started by embed.js with its own graph.
+if (!document.documentElement.hasAttribute('data-embed')) start();

@@ -1,4 +1,5 @@
 // ELK layered layout in one reused classic Web Worker (elkjs has no ES-module build).
+import { workerUrl } from './workerUrl.js';
 
 let worker = null;
 let nextId = 1;
@@ -6,7 +7,7 @@ const pending = new Map();
 
 function getWorker() {
   if (worker) return worker;
-  worker = new Worker(new URL('elk-worker.min.js', document.baseURI));
+  worker = new Worker(workerUrl('elk', 'elk-worker.min.js'));
   worker.onmessage = (event) => {
     const { id, data, error } = event.data;
     const entry = pending.get(id);

@@ -1,6 +1,7 @@
 // Picks the layout engine by size and returns positions in one shape for the renderer:
 // {nodes: {id: {x, y, width, height}}, edges: {id: {points, curve, label?}}, width, height}.
 import { elkOptions, runElk } from './elkClient.js';
+import { workerUrl } from './workerUrl.js';
 
 /** Above this many nodes ELK cannot meet the time targets: use the fast layered worker. */
 export const FAST_LAYOUT_OVER = 150;
@@ -55,7 +56,7 @@ function elkEdge(edge) {
 
 function runFast(nodes, edges) {
   if (!fastWorker) {
-    fastWorker = new Worker(new URL('fast-layout-worker.js', document.baseURI), { type: 'module' });
+    fastWorker = new Worker(workerUrl('fast', 'fast-layout-worker.js'), { type: 'module' });
     fastWorker.onmessage = (event) => {
       const { id, data, error } = event.data;
       const entry = pending.get(id);

@@ -16,8 +16,8 @@ class Limits:
     source_lines: int = 500
     ast_nodes: int = 20_000
     nesting_depth: int = 60  # nested expressions/blocks
-    steps: int = 200_000  # interpreter steps: every evaluated node, loop iteration, comprehension item
-    loop_iterations: int = 100_000  # all loop iterations together
+    steps: int = 100_000  # interpreter steps: every evaluated node, loop iteration, comprehension item
+    loop_iterations: int = 50_000  # all loop iterations together
     tensor_elements: int = 4_000_000  # one tensor
     total_elements: int = 40_000_000  # all tensors a program creates, together
     flops: int = 2_000_000_000  # estimated arithmetic of heavy ops (matmul, conv, linalg), together

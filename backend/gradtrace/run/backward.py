@@ -16,7 +16,7 @@ import torch
 from gradtrace.run import budget
 from gradtrace.run.shapes import ELEMENT_COST, size_of
 
-NODE_COST = 50_000  # per autograd node a backward pass visits: the engine spends microseconds on each
+NODE_COST = 100_000  # per autograd node a backward pass visits: the engine spends microseconds on each
 STEP_COST = 8 * ELEMENT_COST  # an optimizer reads and writes each parameter a few times
 _WORK = "gradtrace_work"
 _GRAPH = "gradtrace_graph_work"
@@ -56,7 +56,17 @@ def graph_work(root: Any) -> int:
 
 
 def charge_step(optimizer: torch.optim.Optimizer) -> None:
-    elements = sum(
-        size_of(p) for group in optimizer.param_groups for p in group["params"] if p.grad is not None
-    )
-    budget.budget().work(STEP_COST * elements)
+    """Charge a step's arithmetic, and the state buffers its first step allocates.
+
+    Adam keeps two running averages per parameter and does about twice SGD's passes;
+    SGD with momentum keeps one buffer. Both buffers are real memory the budget must see.
+    """
+    params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    adam = isinstance(optimizer, torch.optim.Adam)
+    buffers = 2 if adam else int(any(group.get("momentum", 0) for group in optimizer.param_groups))
+    run = budget.budget()
+    run.work((2 if adam else 1) * STEP_COST * sum(size_of(p) for p in params))
+    for parameter in params if buffers else ():
+        if not optimizer.state.get(parameter):  # its first step: the buffers are about to exist
+            for _ in range(buffers):
+                run.created(size_of(parameter))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradtrace.core.errors import GradtraceError
-from gradtrace.core.limits import Limits
+from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 
 
 def limit_error(what: str, size: int | float, limit: int | float) -> GradtraceError:
@@ -106,6 +106,12 @@ def state() -> RunState:
 
 def budget() -> Budget:
     return state().budget
+
+
+def current_limits() -> Limits:
+    """The limits of the run in progress (the defaults outside one): errors report the real limit."""
+    current = _STATE.get()
+    return DEFAULT_LIMITS if current is None else current.budget.limits
 
 
 def enter(run: RunState) -> Any:

@@ -14,7 +14,7 @@ import torch
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
 from gradtrace.run.operators import sequence_size
-from gradtrace.run.shapes import nested_size
+from gradtrace.run.shapes import nested_size, range_length
 from gradtrace.run.values import Func
 from gradtrace.sandbox import check_int_bits, check_sequence
 
@@ -31,7 +31,7 @@ def sized(value: object, what: str = "value") -> int:
         raise GradtraceError(
             "runtime", "python_error", {"kind": "TypeError", "detail": "iteration over a 0-d tensor"}
         )
-    length = len(value)
+    length = range_length(value) if isinstance(value, range) else len(value)  # O(1), even for 10**30
     check_sequence(length, budget.budget().limits)
     budget.budget().step(length)
     return length

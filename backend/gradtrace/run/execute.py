@@ -63,7 +63,9 @@ def execute(
         return _execute(program, device, seed, limits, output, observer)
     except GradtraceError as error:
         raise _clean(error) from None
-    except BaseException as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise  # the worker's own shutdown, not something the program did
+    except BaseException as exc:  # anything else (a timeout signal's exception too) is this run's failure
         raise _clean(explain(exc)) from None
 
 

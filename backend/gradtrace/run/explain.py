@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from gradtrace.core.errors import GradtraceError
+from gradtrace.run.budget import current_limits
 
 # (code, pattern in torch's message), first match wins.
 _TORCH_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -63,7 +64,7 @@ def explain(exc: BaseException) -> GradtraceError:
     if isinstance(exc, GradtraceError):
         return exc
     if isinstance(exc, RecursionError):
-        return GradtraceError("limit", "too_deep", {"limit": "?"})
+        return GradtraceError("limit", "too_deep", {"limit": current_limits().nesting_depth})
     if isinstance(exc, MemoryError):
         return GradtraceError("limit", "out_of_memory", {})
     detail = short_detail(exc)

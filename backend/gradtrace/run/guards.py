@@ -15,6 +15,7 @@ from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
 from gradtrace.run.shapes import (
     arange_length,
+    as_size,
     check_broadcast,
     check_matmul,
     check_outer,
@@ -48,7 +49,8 @@ def sized_randint(args: Args, kwargs: Kwargs) -> None:
 
 def sized_count(args: Args, kwargs: Kwargs, kind: str = "randperm") -> None:
     """``randperm(n)``, ``eye(n)`` (n x n), ``eye(n, m)``."""
-    sizes = [a for a in args[:2] if isinstance(a, int)]
+    given = [*args[:2], *(kwargs[k] for k in ("n", "m") if k in kwargs)]
+    sizes = [size for size in map(as_size, given) if size is not None]
     check_shape(sizes[:1])
     if len(sizes) == 2 or (sizes and kind == "eye"):
         check_shape((sizes[0], sizes[-1]))
@@ -69,8 +71,8 @@ def arange(args: Args, kwargs: Kwargs) -> None:
 
 
 def linspace(args: Args, kwargs: Kwargs) -> None:
-    steps = kwargs.get("steps", args[2] if len(args) > 2 else 0)
-    if isinstance(steps, int):
+    steps = as_size(kwargs.get("steps", args[2] if len(args) > 2 else 0))
+    if steps is not None:
         check_shape((steps,))
 
 
@@ -126,15 +128,19 @@ def check_conv(sx: tuple[int, ...] | None, sw: tuple[int, ...] | None, stride: A
 
 
 def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return int(value[0]), int(value[1])
+    single = as_size(value)
+    if single is not None:
+        return single, single
+    if isinstance(value, Sequence) and len(value) == 2:
+        first, second = as_size(value[0]), as_size(value[1])
+        if first is not None and second is not None:
+            return first, second
     return 1, 1
 
 
 def one_hot(args: Args, kwargs: Kwargs) -> None:
-    classes = kwargs.get("num_classes", args[1] if len(args) > 1 else -1)
+    given = kwargs.get("num_classes", args[1] if len(args) > 1 else -1)
+    classes = as_size(given) if as_size(given) is not None else given
     shape = shape_of(args[0]) if args else None
     if (
         classes == -1
@@ -158,16 +164,19 @@ def layer(shape_of_weight: Any) -> Guard:
 
 def linear_weight(args: Args, kwargs: Kwargs) -> tuple[int, ...]:
     sizes = [*args[:2], *(kwargs[k] for k in ("in_features", "out_features") if k in kwargs)]
-    return tuple(int(s) for s in sizes[:2] if isinstance(s, int))
+    return tuple(size for size in map(as_size, sizes[:2]) if size is not None)
 
 
 def conv_weight(args: Args, kwargs: Kwargs) -> tuple[int, ...]:
     names = ("in_channels", "out_channels", "kernel_size")
     values = [*args[:3], *(kwargs[k] for k in names if k in kwargs)][:3]
-    if len(values) < 3 or not isinstance(values[0], int) or not isinstance(values[1], int):
+    if len(values) < 3:
+        return ()
+    in_c, out_c = as_size(values[0]), as_size(values[1])
+    if in_c is None or out_c is None:
         return ()
     kh, kw = _pair(values[2])
-    return (values[0], values[1], kh, kw)
+    return (in_c, out_c, kh, kw)
 
 
 def numpy_sized(args: Args, kwargs: Kwargs) -> None:

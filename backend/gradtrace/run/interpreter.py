@@ -23,6 +23,7 @@ from gradtrace.run.explain import explain
 from gradtrace.run.facades import FACADES
 from gradtrace.run.indexing import get_item, set_item
 from gradtrace.run.policy import get_attribute, set_attribute
+from gradtrace.run.shapes import range_length
 from gradtrace.run.spans import current_span
 from gradtrace.sandbox import Program, check_sequence
 from gradtrace.sandbox.rules import IMPORTABLE
@@ -149,10 +150,7 @@ class Interpreter:
                 self._jumping.add(stmt)
                 return
             minimum = self._minimum_steps[stmt] = minimum_steps(stmt.body)
-        try:
-            iterations = len(iterable)
-        except OverflowError:  # range(2**100)
-            iterations = self.budget.limits.loop_iterations + 1
+        iterations = range_length(iterable) if isinstance(iterable, range) else len(iterable)
         self.budget.expect(iterations, iterations * minimum)
 
     def _with(self, stmt: ast.With) -> None:
@@ -400,11 +398,29 @@ class Interpreter:
             check_sequence(len(result), self.budget.limits)
             return
         generator = node.generators[level]
-        for item in iterate(self.eval(generator.iter)):
+        iterable = self.eval(generator.iter)
+        self._expect_items(node, level, iterable, len(result))
+        for item in iterate(iterable):
             self.budget.loop()
             self.bind(generator.target, item, None)
             if all(self.eval(condition) for condition in generator.ifs):
                 self._comprehend(node, level + 1, result)
+
+    def _expect_items(self, node: ast.ListComp, level: int, iterable: object, made: int) -> None:
+        """A comprehension never stops early: refuse ``[i for i in range(10**9)]`` before the first item.
+
+        Each item costs its loop step and at least one step per condition, or for the
+        innermost generator the element's own; with no condition, every item lands in the list.
+        """
+        if not isinstance(iterable, _ITERABLE) or (isinstance(iterable, torch.Tensor) and not iterable.shape):
+            return
+        generator = node.generators[level]
+        items = range_length(iterable) if isinstance(iterable, range) else len(iterable)
+        innermost = level == len(node.generators) - 1
+        per_item = 1 + (len(generator.ifs) or int(innermost))
+        self.budget.expect(items, items * per_item)
+        if innermost and not generator.ifs:
+            check_sequence(made + items, self.budget.limits)
 
     # ----- results -----
     def variables(self) -> dict[str, object]:

@@ -81,8 +81,8 @@ REFUSALS: dict[str, messages.Entry] = {
         "hint_ko": "함수는 값으로 넘길 수 없습니다 (공용 서버에서는 콜백이나 훅을 쓸 수 없습니다).",
     },
     "with_not_allowed": {
-        "en": "`with` works only with torch.no_grad() or torch.enable_grad().",
-        "ko": "`with`는 torch.no_grad()나 torch.enable_grad()와만 쓸 수 있습니다.",
+        "en": "`with` works only with torch.no_grad(), torch.enable_grad() or torch.inference_mode().",
+        "ko": "`with`는 torch.no_grad(), torch.enable_grad(), torch.inference_mode()와만 쓸 수 있습니다.",
         "hint_en": "Use `with torch.no_grad():` to update parameters without recording a graph.",
         "hint_ko": "그래프를 기록하지 않고 파라미터를 갱신하려면 `with torch.no_grad():`를 쓰세요.",
     },

@@ -15,6 +15,7 @@ import torch
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
+from gradtrace.sandbox import check_sequence
 
 Shape = tuple[int, ...]
 # Work units per element an op reads or writes. Heavy ops are charged one unit per
@@ -70,18 +71,40 @@ def check_shape(shape: Iterable[int]) -> None:
     budget.budget().tensor(total)
 
 
+def as_size(value: object) -> int | None:
+    """A size-like argument as an int, or None if torch would not read it as one.
+
+    Torch reads a one-element integer tensor wherever it takes a size, count or
+    number of steps (``linspace(0, 1, torch.tensor(10**9))``), so every guard must
+    read it too, or the check is skipped and torch allocates first.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, torch.Tensor) and size_of(value) == 1:
+        if value.is_floating_point() or value.is_complex() or value.dtype == torch.bool:
+            return None
+        with torch._C.DisableTorchFunction():  # a guard's read is not an op of the program
+            return int(value.reshape(()).item())
+    return None
+
+
 def size_args(args: Sequence[Any], kwargs: dict[str, Any], key: str = "size") -> Shape:
-    """``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros(size=(2, 3))`` → ``(2, 3)``."""
+    """``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros(size=(2, 3))``, ``zeros(torch.tensor(3))`` → a shape."""
     raw: Any = kwargs.get(key, args)
-    if len(raw) == 1 and isinstance(raw[0], Sequence | torch.Size):
-        raw = raw[0]
-    if isinstance(raw, int):
+    if as_size(raw) is not None:
         raw = (raw,)
+    if isinstance(raw, Sequence | torch.Size) and len(raw) == 1 and isinstance(raw[0], Sequence | torch.Size):
+        raw = raw[0]
+    if not isinstance(raw, Sequence | torch.Size):
+        raise GradtraceError("runtime", "python_error", _bad_size(raw))
     shape = []
     for size in raw:
-        if isinstance(size, bool) or not isinstance(size, int | np.integer | torch.Tensor):
+        value = as_size(size)
+        if value is None:
             raise GradtraceError("runtime", "python_error", _bad_size(size))
-        shape.append(int(size))
+        shape.append(value)
     return tuple(shape)
 
 
@@ -192,8 +215,24 @@ def nested_size(data: object, limit: int, *, weigh: str, code: str) -> int:
     return sizes[id(data)]
 
 
+def range_length(value: range) -> int:
+    """``len(range)`` in O(1), even past ``sys.maxsize`` (where ``len`` raises OverflowError)."""
+    try:
+        return len(value)
+    except OverflowError:
+        return 2**63
+
+
 def _leaf(value: object, weigh: str) -> int:
-    """One leaf's weight: its elements (``torch.tensor``), 1 (a list item) or its text (``print``)."""
+    """One leaf's weight: its elements (``torch.tensor``), 1 (a list item) or its text (``print``).
+
+    A ``range`` converts item by item in Python (``np.array(range(10**9))``): it weighs
+    its length, which must also fit the sequence limit, before anything walks it.
+    """
+    if isinstance(value, range) and weigh == "elements":
+        length = range_length(value)
+        check_sequence(length, budget.budget().limits)
+        return length
     if weigh == "items" or not isinstance(value, torch.Tensor | np.ndarray):
         return 1
     count = size_of(value) if isinstance(value, torch.Tensor) else int(value.size)

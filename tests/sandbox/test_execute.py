@@ -254,3 +254,41 @@ def test_no_user_callables_reach_torch() -> None:
         failure("o = optim.SGD([torch.ones(1, requires_grad=True)], lr=0.1)\no.step(print)").type
         == "not_allowed"
     )
+
+
+class _Raising:
+    """An observer that raises ``exc`` when the program binds a name: an interruption mid-run."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def assigned(self, name: str, value: object, span: Span) -> None:
+        raise self.exc
+
+    def backward(self, tensor: Any, gradient: Any, retain_graph: Any, span: Any) -> None:
+        raise self.exc
+
+
+class _TimeoutSignal(BaseException):
+    """Like the exception a test-timeout signal handler raises: not the worker's own shutdown."""
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(1)])
+def test_worker_shutdown_is_not_the_programs_fault(exc: BaseException) -> None:
+    with pytest.raises(type(exc)):
+        run("x = 1", observer=_Raising(exc))
+    assert torch.is_grad_enabled()
+
+
+def test_other_base_exceptions_become_typed_errors() -> None:
+    with pytest.raises(GradtraceError) as info:
+        run("x = 1", observer=_Raising(_TimeoutSignal()))
+    assert info.value.type == "runtime"
+
+
+def test_run_time_recursion_reports_the_nesting_limit() -> None:
+    limits = DEFAULT_LIMITS.with_overrides(nesting_depth=42)
+    with pytest.raises(GradtraceError) as info:
+        run("x = 1", observer=_Raising(RecursionError()), limits=limits)
+    assert (info.value.code, info.value.params["limit"]) == ("too_deep", 42)
+    assert "42" in info.value.to_dict("en")["message"]

@@ -141,3 +141,65 @@ def test_with_accepts_only_grad_modes() -> None:
     result = run("x = torch.ones(1, requires_grad=True)\nwith torch.no_grad():\n    y = x * 2\nz = x * 2")
     assert result.variables["y"].grad_fn is None  # type: ignore[attr-defined]
     assert result.output_name == "z"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = torch.linspace(0, 1, torch.tensor(10**9))",
+        "x = torch.linspace(0, 1, steps=torch.tensor([10**9]))",
+        "x = torch.zeros(torch.tensor(10**9))",
+        "x = torch.ones(2, torch.tensor(10**9))",
+        "x = torch.eye(torch.tensor(10**5))",
+        "x = torch.randperm(torch.tensor(10**9))",
+        "x = torch.randint(0, 3, (torch.tensor(10**9),))",
+        "x = torch.full((torch.tensor(10**9),), 1.0)",
+        "x = torch.ones(1).new_zeros(torch.tensor(10**9))",
+        "x = torch.ones(1).expand(torch.tensor(10**9))",
+        "x = torch.ones(1).repeat(torch.tensor(10**9))",
+        "m = nn.Linear(torch.tensor(10**5), torch.tensor(10**5))",
+    ],
+)
+def test_sizes_given_as_tensors_are_checked_like_ints(source: str) -> None:
+    start = time.process_time()
+    assert error_of(source).type == "limit"
+    assert time.process_time() - start < 0.5
+
+
+def test_small_sizes_given_as_tensors_still_work() -> None:
+    result = run("n = torch.tensor(3)\nx = torch.linspace(0, 1, n)\ny = torch.zeros(2, n)\nz = torch.eye(n)")
+    assert result.variables["x"].shape == (3,)  # type: ignore[attr-defined]
+    assert result.variables["y"].shape == (2, 3)  # type: ignore[attr-defined]
+    assert result.variables["z"].shape == (3, 3)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a = np.array(range(10**9))",
+        "a = torch.tensor(range(10**8))",
+        "a = torch.tensor([range(10**7)])",
+        "a = np.array(range(2**100))",
+        "x = list(range(10**30))",
+        "s = max(range(10**9))",
+        "x = [i for i in range(10**9)]",
+        "x = [i for i in range(300000) if i > 5]",
+        "x = [[j for j in range(10**5)] for i in range(10**5)]",
+    ],
+)
+def test_ranges_are_measured_before_they_are_walked(source: str) -> None:
+    start = time.process_time()
+    assert error_of(source).type == "limit"
+    assert time.process_time() - start < 0.2
+
+
+def test_small_ranges_still_convert() -> None:
+    result = run("a = np.array(range(5))\nb = torch.tensor(range(3))\nc = [i * i for i in range(4)]")
+    assert result.variables["a"].tolist() == [0, 1, 2, 3, 4]  # type: ignore[attr-defined]
+    assert result.variables["b"].tolist() == [0, 1, 2]  # type: ignore[attr-defined]
+    assert result.variables["c"] == [0, 1, 4, 9]
+
+
+def test_with_refusal_names_every_accepted_manager() -> None:
+    error = error_of("with torch.ones(1):\n    pass")
+    assert "inference_mode" in error.to_dict("en")["message"]

@@ -142,7 +142,7 @@ def test_repr_html_iframe_srcdoc_works_with_no_server(
     assert box is not None and box["height"] >= 590
     # The language switch works offline too: the narration is re-rendered in Korean.
     handle.select_option("#lang-select", "ko")
-    wait_until(handle, "document.documentElement.lang === 'ko' || document.querySelector('#lang-select').value === 'ko'")
+    wait_until(handle, r"/[\uac00-\ud7a3]/.test(document.querySelector('#narration').textContent)")
     assert not page_errors.unexpected()
     assert [url for url in requests_seen if not LOCAL.match(url)] == []
 
@@ -164,12 +164,15 @@ def test_repr_html_references_no_external_url(graph: dict[str, Any], dist: Path,
 
 
 def test_inline_json_and_scripts_cannot_end_their_element(dist: Path) -> None:
-    hostile = {"nodes": [], "edges": [], "notes": [{"message": {"en": "</script><script>alert(1)</script><!--"}}]}
+    note = {"message": {"en": "</script><script>alert(1)</script><!--"}}
+    hostile = {"nodes": [], "edges": [], "notes": [note]}
     document = to_app_html(hostile, dist=dist)
     assert document is not None
     graph_json = document.split('id="gradtrace-graph">', 1)[1].split("</script>", 1)[0]
     assert "<" not in graph_json
     assert "\\u003c/script>" in graph_json
+    # graph, options, two workers, the app: the note added no element.
+    assert document.count("<script") == 5
 
 
 def test_without_the_built_app_the_static_svg_is_shown(graph: dict[str, Any], tmp_path: Path,

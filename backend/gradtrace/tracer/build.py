@@ -163,8 +163,8 @@ class GraphBuilder:
         return needed
 
     def _op(self, node: Node) -> None:
-        name = type(node).__name__
-        op: Dict = {"id": self.op_ids[node], "kind": "op", "op": name, "label": op_label(name)}
+        name, label = _names(type(node))
+        op: Dict = {"id": self.op_ids[node], "kind": "op", "op": name, "label": label}
         if self.detail and type(node) is not ACCUMULATE:  # forward_order has the order anyway
             op["sequence_nr"] = node._sequence_nr()
         span, module = self._place(node)
@@ -461,10 +461,21 @@ def _chain_step(up: Summary, local: Summary, grad: Summary) -> Dict:
     return dict(zip(("upstream", "local", "product"), values, strict=True))
 
 
+_NAMES: dict[type, tuple[str, str]] = {}
+
+
+def _names(cls: type) -> tuple[str, str]:
+    """Class name and readable label of a node type, looked up once per type, not per node."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = (cls.__name__, op_label(cls.__name__))
+    return names
+
+
 def _describe(node: Node, slot: int, like: torch.Tensor | None) -> tuple[list[int], str, str]:
     """Shape, dtype and device of a node's output: from its gradient, else from its metadata."""
     if like is not None:
-        return list(like.shape), dtype_name(like.dtype), device_name(like.device)
+        return [*like.shape], dtype_name(like.dtype), device_name(like.device)
     metas = output_meta(node)
     meta = metas[slot] if slot < len(metas) else None
     return meta if meta is not None else ([], "unknown", "unknown")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import torch
 
@@ -24,6 +24,7 @@ from gradtrace.core.errors import Span
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.tracer.build import GraphBuilder
 from gradtrace.tracer.forward import ForwardRecorder, ModulePaths
+from gradtrace.tracer.hooks import plain_hooks, unhook
 from gradtrace.tracer.nodes import ACCUMULATE, saved_values, scalar_locals
 from gradtrace.tracer.notes import note
 from gradtrace.tracer.record import Node, PassRecord, State, tensor_key
@@ -65,6 +66,29 @@ def _weakly(ref: weakref.WeakMethod[Callable[..., None]]) -> Callable[..., None]
     return call
 
 
+def _on_hook(append: Callable[[Any], None], node: Node, grad_inputs: Any, grad_outputs: Any) -> None:
+    """A node ran in backward. Must return None: a returned tuple would replace the gradients."""
+    append((node, grad_inputs, grad_outputs))
+
+
+def _on_leaf_hook(node: Node, record: PassRecord, grad_inputs: Any, grad_outputs: Any) -> None:
+    """An AccumulateGrad ran: keep the leaf's ``.grad`` as this pass left it.
+
+    ``.grad`` may share the incoming gradient's storage (torch steals it), which a later
+    pass adds into: then one copy serves as both the increment and the value after.
+    """
+    incoming = grad_outputs[0] if grad_outputs else None
+    after = node.variable.grad
+    if after is not None:
+        if incoming is not None and after.data_ptr() == incoming.data_ptr():
+            after = after.detach().clone()
+            grad_outputs = (after, *grad_outputs[1:])
+        else:
+            after = after.detach().clone()
+        record.leaf_grads[node] = after
+    record.fired.append((node, grad_inputs, grad_outputs))
+
+
 class Capture:
     """Records a run and turns it into the graph dict; satisfies ``RunObserver``."""
 
@@ -83,7 +107,7 @@ class Capture:
         weakref.finalize(self, release_on_big_stack, (self.state, self.walk, self._inspected)).atexit = False
 
     # -- recording -------------------------------------------------------------------------
-    def __enter__(self) -> Capture:
+    def __enter__(self) -> Self:
         self._modules.install()
         self._recorder.__enter__()
         self._gc_was_enabled = gc.isenabled()
@@ -137,17 +161,27 @@ class Capture:
             nodes = self.walk.add([root]) if root is not None else []
             self._inspect(nodes)
             record = PassRecord(tensor, span)
-            handles = []
+            handles: list[Any] = []
             try:
-                for node in nodes:
-                    handles.append(node.register_hook(partial(self._on_hook, node, record)))
+                self._hook_all(nodes, record, handles)
                 torch.autograd.backward(
                     tensor, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
                 )
             finally:
                 for h in handles:
-                    h.remove()
+                    unhook(h)
             self.state.passes.append(record)
+
+    @staticmethod
+    def _hook_all(nodes: list[Node], record: PassRecord, handles: list[Any]) -> None:
+        """One small partial per node around a module-level function: no bound method, no closure."""
+        append, keep = record.fired.append, handles.append
+        with plain_hooks():
+            for node in nodes:
+                if type(node) is ACCUMULATE:
+                    keep(node.register_hook(partial(_on_leaf_hook, node, record)))
+                else:
+                    keep(node.register_hook(partial(_on_hook, append, node)))
 
     def _program_backward(
         self,
@@ -160,30 +194,6 @@ class Capture:
         """``t.backward(...)`` seen by the mode inside a ``with capture()`` block."""
         span = self._recorder.span_source()
         self.backward(tensor, gradient, retain_graph, span, create_graph=create_graph, inputs=inputs)
-
-    def _on_hook(self, node: Node, record: PassRecord, grad_inputs: Any, grad_outputs: Any) -> None:
-        # Must return None: a returned tuple would replace the gradients.
-        if type(node) is ACCUMULATE:
-            grad_outputs = self._leaf_grad(node, record, grad_outputs)
-        record.fired.append((node, grad_inputs, grad_outputs))
-
-    @staticmethod
-    def _leaf_grad(node: Node, record: PassRecord, grad_outputs: Any) -> Any:
-        """Keep the leaf's ``.grad`` as this pass left it (AccumulateGrad has just run).
-
-        ``.grad`` may share the incoming gradient's storage (torch steals it), which a later
-        pass adds into: then one copy serves as both the increment and the value after.
-        """
-        incoming = grad_outputs[0] if grad_outputs else None
-        after = node.variable.grad
-        if after is None:
-            return grad_outputs
-        if incoming is not None and after.data_ptr() == incoming.data_ptr():
-            copy = after.detach().clone()
-            record.leaf_grads[node] = copy
-            return (copy, *grad_outputs[1:])
-        record.leaf_grads[node] = after.detach().clone()
-        return grad_outputs
 
     def _inspect(self, nodes: list[Node]) -> None:
         """Before backward frees them: saved tensors and local derivatives of new nodes."""

@@ -126,12 +126,22 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: Pendin
         for _, summary, _d in group:
             summary["data"] = empty
         return
-    stacked = torch.stack([item[0].detach() for item in group])
+    stacked = _stack([item[0] for item in group], shape, dtype)
     if numel <= detail.cap:
         for (_, summary, _d), value in zip(group, _values(stacked, dtype), strict=True):
             summary["data"] = value
         return
     _fill_large(stacked.reshape(len(group), numel), shape, group, detail)
+
+
+def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) -> torch.Tensor:
+    """One tensor of all the group's values (no ``detach``: it costs microseconds a tensor,
+    and under ``no_grad`` nothing is recorded anyway). Single CPU numbers go through
+    ``item()``, three times cheaper than stacking thousands of 0-d tensors."""
+    if math.prod(shape) == 1 and tensors[0].device.type == "cpu":
+        wide = torch.float64 if dtype.is_floating_point else None
+        return torch.tensor([t.item() for t in tensors], dtype=wide).reshape(len(tensors), *shape)
+    return torch.stack(tensors)
 
 
 def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import time
 from typing import Any
 
@@ -121,12 +122,12 @@ def test_rows_of_a_tensor() -> None:
         ("x = torch.ones(1).expand(4000000)\nfor i in range(10000):\n    s = x.sum()", "too_much_work"),
         (
             "x = torch.ones(1, requires_grad=True)\ny = x\nfor i in range(2000):\n    y = y * 1.0\n"
-            "for j in range(20000):\n    y.backward(retain_graph=True)",
+            "for j in range(5000):\n    y.backward(retain_graph=True)",
             "too_much_work",
         ),
         (
             "m = nn.Linear(2000, 2000)\nopt = optim.Adam(m.parameters(), lr=0.1)\n"
-            "loss = m(torch.ones(1, 2000)).sum()\nloss.backward()\nfor i in range(20000):\n    opt.step()",
+            "loss = m(torch.ones(1, 2000)).sum()\nloss.backward()\nfor i in range(5000):\n    opt.step()",
             "too_much_work",
         ),
     ],
@@ -203,3 +204,42 @@ def test_small_ranges_still_convert() -> None:
 def test_with_refusal_names_every_accepted_manager() -> None:
     error = error_of("with torch.ones(1):\n    pass")
     assert "inference_mode" in error.to_dict("en")["message"]
+
+
+def test_step_bound_loops_are_refused_before_they_grind() -> None:
+    start = time.process_time()
+    assert error_of("x = 0\nfor i in range(20000):\n    x = x + 1").code == "too_many_steps"
+    assert time.process_time() - start < 0.05
+    assert run("x = 0\nfor i in range(15000):\n    x = x + 1").variables["x"] == 15000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = x + 1",
+        "y = (w * v).sum()\nif y.item() > 0 and x:\n    x = x + 1\nz = [a for a in range(2)]",
+        "b = v[i % 3] if i else -v[0]\nc = max(1, 2) + len(v[1:]) + (1 < 2 < 3)\nprint(f'{c}', v[0:2])",
+    ],
+)
+def test_step_bound_never_exceeds_the_real_cost(body: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Charging more than a loop really costs would refuse programs that fit."""
+    from gradtrace.run import budget
+    from gradtrace.run.steps import minimum_steps
+
+    made: list[budget.Budget] = []
+    original = budget.Budget.__post_init__
+
+    def record(self: budget.Budget) -> None:
+        original(self)
+        made.append(self)
+
+    monkeypatch.setattr(budget.Budget, "__post_init__", record)
+    setup = "x = 0\nv = torch.ones(3)\nw = torch.ones(3)\n"
+    steps = []
+    for count in (10, 20):
+        loop = f"for i in range({count}):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+        run(setup + loop)
+        steps.append(made[-1].steps)
+    tree = check(setup + loop).tree
+    assert isinstance(tree.body[-1], ast.For)
+    assert minimum_steps(tree.body[-1].body) <= (steps[1] - steps[0]) / 10

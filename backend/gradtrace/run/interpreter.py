@@ -25,6 +25,7 @@ from gradtrace.run.indexing import get_item, set_item
 from gradtrace.run.policy import get_attribute, set_attribute
 from gradtrace.run.shapes import range_length
 from gradtrace.run.spans import current_span
+from gradtrace.run.steps import minimum_steps
 from gradtrace.sandbox import Program, check_sequence
 from gradtrace.sandbox.rules import IMPORTABLE
 
@@ -433,12 +434,6 @@ class Interpreter:
         with_graph = [name for name in tensors if getattr(self.names[name], "grad_fn", None) is not None]
         candidates = with_graph or tensors
         return candidates[0] if candidates else None
-
-
-def minimum_steps(body: list[ast.stmt]) -> int:
-    """Steps one pass over ``body`` takes at least: the loop step, each statement, each value."""
-    with_value = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign)
-    return 1 + len(body) + sum(isinstance(stmt, with_value) for stmt in body)
 
 
 def iterate(value: object) -> Iterator[Any]:

@@ -23,7 +23,7 @@ def check(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
     if not isinstance(source, str):
         raise GradtraceError("syntax", "syntax_error", {"reason": "the program must be text"})
     _check_text(source, limits)
-    tree = _parse(source)
+    tree = _parse(source, limits)
     program = Program(source, tree, split_lines(source))
     _check_depth(program, limits)
     bound = stored_names(tree)
@@ -94,13 +94,13 @@ def _check_brackets(source: str, limit: int) -> None:
                 depth = max(depth - 1, 0)
 
 
-def _parse(source: str) -> ast.Module:
+def _parse(source: str, limits: Limits) -> ast.Module:
     try:
         return ast.parse(source, mode="exec")
     except SyntaxError as exc:  # includes IndentationError
         raise _syntax_error(exc) from None
     except (RecursionError, MemoryError):
-        raise GradtraceError("limit", "too_deep", {"limit": DEFAULT_LIMITS.nesting_depth}) from None
+        raise GradtraceError("limit", "too_deep", {"limit": limits.nesting_depth}) from None
     except (ValueError, OverflowError) as exc:  # null bytes, huge literals
         raise GradtraceError("syntax", "syntax_error", {"reason": str(exc)[:200]}) from None
 

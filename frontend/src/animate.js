@@ -1,6 +1,6 @@
 // Plays the timeline on the drawn graph: highlights, values and gradients appearing,
 // dots travelling along edges, and the camera following the active nodes.
-import { revealedAt } from './timeline.js';
+import { edgeGradText, gradOf, leafGradAfter, revealedAt } from './timeline.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const FLOW_MS = 900;
@@ -13,6 +13,7 @@ const HOLD_MS = 1300;
  *          minScale: () => number}} options
  */
 export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
+  let index = null;
   const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
   let steps = [];
   let alias = new Map();
@@ -23,8 +24,9 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
   let timer = 0;
   let dotFrame = 0;
 
-  function load(newSteps, newAlias, computedLater) {
+  function load(newSteps, newAlias, computedLater, graphIndex = null) {
     stop();
+    index = graphIndex;
     steps = newSteps;
     alias = newAlias;
     pendingValues = computedLater;
@@ -44,23 +46,35 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     onStep(current, step);
   }
 
-  function applyReveal(index) {
+  function applyReveal(position) {
     const scene = renderer.scene;
     if (!scene) return;
-    const { values, grads, edgeGrads } = revealedAt(steps, index);
+    const { values, grads, edgeGrads, leafGrads } = revealedAt(steps, position);
     const shownValues = new Set([...values].map(viewId));
-    const shownGrads = new Set([...grads].map(viewId));
+    const shownGrads = new Set([...grads.keys()].map(viewId));
     const hidden = new Set([...pendingValues].map(viewId));
     for (const [id, el] of scene.nodeEls) {
       el.classList.toggle('pending', hidden.has(id) && !shownValues.has(id));
       el.classList.toggle('grad-shown', shownGrads.has(id));
     }
-    for (const [id, el] of scene.labelEls) el.classList.toggle('shown', edgeGradShown(scene, id, edgeGrads));
-  }
-
-  function edgeGradShown(scene, viewEdgeId, edgeGrads) {
-    const edge = scene.view.edges.find((e) => e.id === viewEdgeId);
-    return !!edge && edge.originals.some((o) => edgeGrads.has(o.id));
+    // Each gradient shows the numbers of the backward pass that revealed it.
+    if (index) {
+      for (const [id, pass] of grads) {
+        if (viewId(id) !== id) continue;
+        const summary = leafGrads.has(id) ? leafGradAfter(index, id, pass) : gradOf(index, id, pass);
+        renderer.showGrad(id, summary, String(pass));
+      }
+    }
+    for (const [id, el] of scene.labelEls) {
+      const edge = scene.view.edges.find((e) => e.id === id);
+      const original = edge?.originals.find((o) => edgeGrads.has(o.id));
+      el.classList.toggle('shown', !!original);
+      if (original && index) {
+        const pass = edgeGrads.get(original.id);
+        const text = edgeGradText(index, original, pass);
+        if (text && text !== '–') renderer.showEdgeLabel(id, text);
+      }
+    }
   }
 
   let lit = [];

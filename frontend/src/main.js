@@ -108,7 +108,7 @@ async function showGraph(graph, step) {
   $('collapse-toggle').disabled = !hasModules(graph);
   await drawView();
   const steps = buildTimeline(app.index);
-  player.load(steps, app.view.alias, computedLater(app.index));
+  player.load(steps, app.view.alias, computedLater(app.index), app.index);
   updateScrubber(steps.length);
   showNotes();
   $('graph-empty').hidden = graph.nodes.length > 0;
@@ -141,7 +141,7 @@ async function drawView() {
 async function redrawView() {
   if (!app.index) return;
   await drawView();
-  player.load(buildTimeline(app.index), app.view.alias, computedLater(app.index));
+  player.load(buildTimeline(app.index), app.view.alias, computedLater(app.index), app.index);
   player.goTo(getState().step);
 }
 

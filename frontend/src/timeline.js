@@ -15,6 +15,8 @@ import { isAccumulate, tensorName } from './graph/model.js';
  * @property {string[]} values         tensors whose value appears at this step
  * @property {string[]} grads          tensors whose gradient appears at this step
  * @property {string[]} edgeGrads      edges whose gradient appears at this step
+ * @property {number|null} pass        the backward pass whose gradients the step shows
+ * @property {boolean} [leafGrad]      the step updates a leaf's .grad (kept across passes)
  * @property {Line[]} narration
  */
 
@@ -26,17 +28,52 @@ export function buildTimeline(index) {
     const op = nodes.get(opId);
     if (op && op.kind === 'op' && !isAccumulate(op)) steps.push(forwardStep(index, op));
   }
-  for (const pass of backwardPasses(graph)) {
-    if (!nodes.has(pass.root)) continue;
-    steps.push(seedStep(index, pass.root));
-    const tracker = gradTracker(index, pass.order);
+  const passes = backwardPasses(graph);
+  let lastPass = null;
+  passes.forEach((pass, k) => {
+    if (!nodes.has(pass.root)) return;
+    lastPass = k;
+    const seed = seedStep(index, pass.root);
+    seed.pass = k;
+    steps.push(seed);
+    const tracker = gradTracker(index, pass.order, k);
     for (const opId of pass.order) {
       const op = nodes.get(opId);
-      if (op?.kind === 'op') steps.push(backwardStep(index, op, pass.root, tracker));
+      if (op?.kind !== 'op') continue;
+      const step = backwardStep(index, op, pass.root, tracker, k);
+      step.pass = k;
+      steps.push(step);
     }
+  });
+  if (steps.length > 1) {
+    const done = passes.length ? doneStep(index, lastPass) : forwardDoneStep();
+    done.pass = passes.length ? lastPass : null;
+    steps.push(done);
   }
-  if (steps.length > 1) steps.push(backwardPasses(graph).length ? doneStep(index) : forwardDoneStep());
   return steps;
+}
+
+/** Whether the graph carries each pass's own gradients (two or more backward() calls). */
+function perPass(index) {
+  return (index.graph.backward_passes?.length || 0) >= 2;
+}
+
+/** The BackwardPass k when its own gradients are to be read, else null (the top-level fields). */
+function passData(index, k) {
+  if (k === null || k === undefined || !perPass(index)) return null;
+  return index.graph.backward_passes[k] || null;
+}
+
+/** The gradient that flowed along an edge in pass k (a summary), or the top-level one. */
+export function edgeGradIn(index, edge, k = null) {
+  const pass = passData(index, k);
+  return pass ? pass.edge_grads?.[edge.id] ?? null : edge.grad ?? null;
+}
+
+/** The chain step of an edge in pass k, or the top-level one. */
+export function edgeChainIn(index, edge, k = null) {
+  const pass = passData(index, k);
+  return pass ? pass.chain?.[edge.id] ?? null : edge.chain ?? null;
 }
 
 /** Tensors whose value is hidden until a forward step computes it. */
@@ -48,14 +85,14 @@ export function computedLater(index) {
   return later;
 }
 
-function backwardPasses(graph) {
+export function backwardPasses(graph) {
   if (graph.backward_passes?.length) return graph.backward_passes;
   if (graph.backward_order?.length && graph.output) return [{ root: graph.output, order: graph.backward_order }];
   return [];
 }
 
 function emptyStep(phase, op = null) {
-  return { phase, op, focus: [], flows: [], values: [], grads: [], edgeGrads: [], narration: [] };
+  return { phase, op, focus: [], flows: [], values: [], grads: [], edgeGrads: [], pass: null, narration: [] };
 }
 
 function leafIds(index) {
@@ -118,19 +155,19 @@ function seedStep(index, root) {
 }
 
 /** Counts the contributions each tensor still waits for in one backward pass. */
-function gradTracker(index, order) {
+function gradTracker(index, order, k) {
   const ran = new Set(order);
   const waiting = new Map();
   for (const [tensorId, edges] of index.consumersOf) {
-    const count = edges.filter((e) => ran.has(e.target) && e.grad).length;
+    const count = edges.filter((e) => ran.has(e.target) && edgeGradIn(index, e, k)).length;
     if (count) waiting.set(tensorId, count);
   }
   const accumulated = new Set(order.map((id) => index.nodes.get(id)?.variable).filter(Boolean));
   return { waiting, accumulated };
 }
 
-function backwardStep(index, op, root, tracker) {
-  if (isAccumulate(op)) return accumulateStep(index, op);
+function backwardStep(index, op, root, tracker, k) {
+  if (isAccumulate(op)) return accumulateStep(index, op, k);
   const step = emptyStep('backward', op.id);
   const inputs = [...(index.inputsOf.get(op.id) || [])].sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0));
   const outputs = index.outputsOf.get(op.id) || [];
@@ -138,10 +175,10 @@ function backwardStep(index, op, root, tracker) {
   step.focus = [op.id, ...outputs.map((e) => e.target), ...inputs.map((e) => e.source)];
   step.narration.push({ key: 'stepBackward', params: { op: op.label } });
   for (const edge of inputs) {
-    if (!edge.grad && !edge.chain) continue;
+    if (!edgeGradIn(index, edge, k) && !edgeChainIn(index, edge, k)) continue;
     step.flows.push({ id: edge.id, direction: 'backward' });
     step.edgeGrads.push(edge.id);
-    step.narration.push(chainLine(index, edge, root, outName, outputs[0]?.target));
+    step.narration.push(chainLine(index, edge, root, outName, outputs[0]?.target, k));
     const left = (tracker.waiting.get(edge.source) || 1) - 1;
     tracker.waiting.set(edge.source, left);
     if (left === 0 && !tracker.accumulated.has(edge.source)) step.grads.push(edge.source);
@@ -150,9 +187,9 @@ function backwardStep(index, op, root, tracker) {
   return step;
 }
 
-function chainLine(index, edge, root, outName, outputId) {
+function chainLine(index, edge, root, outName, outputId, k) {
   const input = tensorName(index, edge.source);
-  const chain = edge.chain || oneElementChain(index, edge, outputId);
+  const chain = edgeChainIn(index, edge, k) || oneElementChain(index, edge, outputId, k);
   if (chain) {
     const { upstream, local, product } = chain;
     return {
@@ -163,35 +200,64 @@ function chainLine(index, edge, root, outName, outputId) {
       },
     };
   }
-  return { key: 'chainTensor', params: { root: tensorName(index, root), input, grad: summaryText(edge.grad) } };
+  return { key: 'chainTensor', params: { root: tensorName(index, root), input, grad: summaryText(edgeGradIn(index, edge, k)) } };
 }
 
-function accumulateStep(index, op) {
+function accumulateStep(index, op, k) {
   const step = emptyStep('backward', op.id);
   const leaf = op.variable;
-  const contributions = (index.consumersOf.get(leaf) || []).filter((e) => e.grad || e.chain);
+  const contributions = (index.consumersOf.get(leaf) || []).filter((e) => edgeGradIn(index, e, k) || edgeChainIn(index, e, k));
   step.focus = [leaf, op.id];
   step.grads = [leaf];
+  step.leafGrad = true;
   step.flows = (index.outputsOf.get(op.id) || []).map((e) => ({ id: e.id, direction: 'backward' }));
-  step.narration.push(accumulateLine(index, leaf, contributions));
+  step.narration.push(accumulateLine(index, leaf, contributions, k));
   return step;
 }
 
-/** "x.grad = 4 + 3 = 7" when the contributions add up to the leaf's gradient. */
-function accumulateLine(index, leaf, contributions) {
+/** A leaf's .grad right after pass k (what it accumulated so far), or the top-level one. */
+export function leafGradAfter(index, leaf, k = null) {
+  if (!passData(index, k)) return gradOf(index, leaf);
+  for (let j = k; j >= 0; j--) {
+    const grad = index.graph.backward_passes[j]?.node_grads?.[leaf];
+    if (grad) return grad;
+  }
+  return null;
+}
+
+/** A leaf's .grad before pass k ran: what earlier passes left there, or null. */
+function leafGradBefore(index, leaf, k) {
+  return passData(index, k) && k > 0 ? leafGradAfter(index, leaf, k - 1) : null;
+}
+
+/**
+ * "x.grad = 4 + 3 = 7" when the contributions add up to the leaf's gradient; in a later
+ * backward pass the first term is what .grad already held ("x.grad = 4 + 3 = 7").
+ */
+function accumulateLine(index, leaf, contributions, k) {
   const name = tensorName(index, leaf);
-  const numbers = contributions.map((e) => (e.chain ? toNumber(e.chain.product) : toNumber(scalarOf(e.grad))));
-  const final = toNumber(scalarOf(gradOf(index, leaf)));
-  if (numbers.length > 1 && numbers.every(Number.isFinite)) {
+  const after = leafGradAfter(index, leaf, k);
+  const before = leafGradBefore(index, leaf, k);
+  const numbers = contributions.map((e) => {
+    const chain = edgeChainIn(index, e, k);
+    return chain ? toNumber(chain.product) : toNumber(scalarOf(edgeGradIn(index, e, k)));
+  });
+  const final = toNumber(scalarOf(after));
+  const previous = toNumber(scalarOf(before));
+  const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+  if (numbers.length && numbers.every(Number.isFinite) && Number.isFinite(final)) {
     const total = numbers.reduce((a, b) => a + b, 0);
     // Only a sum that adds up to what .grad holds is shown as one.
-    if (Number.isFinite(final) && Math.abs(total - final) <= 1e-6 * Math.max(1, Math.abs(final))) {
-      return { key: 'accumulateSum', params: { name, terms: numbers.map((v) => formatNumber(v)).join(' + '), sum: formatNumber(total) } };
+    if (Number.isFinite(previous) && previous !== 0 && close(previous + total, final)) {
+      return { key: 'accumulateSum', params: { name, terms: [previous, ...numbers].map((v) => formatNumber(v)).join(' + '), sum: formatNumber(final) } };
+    }
+    if (numbers.length > 1 && close(total, final)) {
+      return { key: 'accumulateSum', params: { name, terms: numbers.map((v) => formatNumber(v)).join(' + '), sum: formatNumber(final) } };
     }
   }
-  const sum = summaryText(gradOf(index, leaf));
-  const terms = contributions.map(edgeGradText);
-  if (terms.length > 1 && terms.length <= 6) return { key: 'accumulateSum', params: { name, terms: terms.join(' + '), sum } };
+  const sum = summaryText(after);
+  const terms = contributions.map((e) => edgeGradText(index, e, k));
+  if (!before && terms.length > 1 && terms.length <= 6) return { key: 'accumulateSum', params: { name, terms: terms.join(' + '), sum } };
   return { key: 'accumulate', params: { name, sum } };
 }
 
@@ -201,43 +267,71 @@ function forwardDoneStep() {
   return step;
 }
 
-function doneStep(index) {
+function doneStep(index, lastPass) {
   const step = emptyStep('done');
   step.narration.push({ key: 'stepDone' });
-  const leaves = leafIds(index).filter((id) => gradOf(index, id));
+  const leaves = leafIds(index).filter((id) => leafGradAfter(index, id, lastPass));
   step.focus = leaves;
-  for (const id of leaves.slice(0, 3)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(gradOf(index, id)) } });
+  for (const id of leaves.slice(0, 3)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(leafGradAfter(index, id, lastPass)) } });
   return step;
 }
 
 /** upstream × local = product read off one-element gradients, when the server sent no chain. */
-function oneElementChain(index, edge, outputId) {
-  const product = toNumber(scalarOf(edge.grad));
-  const upstream = toNumber(scalarOf(outputId ? gradOf(index, outputId) : null));
+function oneElementChain(index, edge, outputId, k) {
+  const product = toNumber(scalarOf(edgeGradIn(index, edge, k)));
+  const upstream = toNumber(scalarOf(outputId ? gradOf(index, outputId, k) : null));
   if (!Number.isFinite(product) || !Number.isFinite(upstream) || upstream === 0) return null;
   return { upstream, local: product / upstream, product };
 }
 
-/** The text of the gradient that flowed along an edge. */
-export function edgeGradText(edge) {
-  if (edge.chain) return formatNumber(edge.chain.product);
-  return summaryText(edge.grad);
+/** The text of the gradient that flowed along an edge (in pass k, or summed over all passes). */
+export function edgeGradText(index, edge, k = null) {
+  const chain = edgeChainIn(index, edge, k);
+  if (chain) return formatNumber(chain.product);
+  return summaryText(edgeGradIn(index, edge, k));
 }
 
 /**
  * A tensor's gradient: its own (.grad or retained), else the sum of what flowed into it.
+ * With k, the gradient it had in backward pass k (a leaf: its .grad right after that pass).
  * @returns {object|null} a summary
  */
-export function gradOf(index, tensorId) {
+export function gradOf(index, tensorId, k = null) {
   const node = index.nodes.get(tensorId);
   if (!node) return null;
-  if (node.grad) return node.grad;
-  const edges = (index.consumersOf.get(tensorId) || []).filter((e) => e.grad || e.chain);
-  if (!edges.length) return tensorId === rootOf(index) ? { shape: node.shape, dtype: node.dtype, numel: 1, data: 1 } : null;
-  if (edges.length === 1 && edges[0].grad) return edges[0].grad;
-  const numbers = edges.map((e) => (e.chain ? toNumber(e.chain.product) : toNumber(scalarOf(e.grad))));
-  if (numbers.some((n) => Number.isNaN(n))) return edges[0].grad;
+  const pass = passData(index, k);
+  if (pass) {
+    if (pass.node_grads?.[tensorId]) return pass.node_grads[tensorId];
+  } else if (node.grad) return node.grad;
+  const edges = (index.consumersOf.get(tensorId) || []).filter((e) => edgeGradIn(index, e, k) || edgeChainIn(index, e, k));
+  const root = pass ? pass.root : rootOf(index);
+  if (!edges.length) return tensorId === root ? { shape: node.shape, dtype: node.dtype, numel: 1, data: 1 } : null;
+  if (edges.length === 1 && edgeGradIn(index, edges[0], k)) return edgeGradIn(index, edges[0], k);
+  const numbers = edges.map((e) => {
+    const chain = edgeChainIn(index, e, k);
+    return chain ? toNumber(chain.product) : toNumber(scalarOf(edgeGradIn(index, e, k)));
+  });
+  if (numbers.some((n) => Number.isNaN(n))) return edgeGradIn(index, edges[0], k);
   return { shape: node.shape, dtype: node.dtype, numel: 1, data: numbers.reduce((a, b) => a + b, 0) };
+}
+
+/** Every gradient a tensor shows at some step: the summed one and each pass's (for sizing its box). */
+export function gradsOf(index, tensorId) {
+  const out = [gradOf(index, tensorId)];
+  if (perPass(index)) index.graph.backward_passes.forEach((_, k) => out.push(gradOf(index, tensorId, k)));
+  return out.filter(Boolean);
+}
+
+/** Every text an edge's gradient label shows at some step. */
+export function edgeGradTexts(index, edge) {
+  const out = [];
+  if (edge.chain || scalarOf(edge.grad) !== undefined) out.push(edgeGradText(index, edge));
+  if (perPass(index)) {
+    index.graph.backward_passes.forEach((_, k) => {
+      if (edgeChainIn(index, edge, k) || scalarOf(edgeGradIn(index, edge, k)) !== undefined) out.push(edgeGradText(index, edge, k));
+    });
+  }
+  return out;
 }
 
 function rootOf(index) {
@@ -247,17 +341,28 @@ function rootOf(index) {
 }
 
 /**
- * What is visible after the step at position upTo: computed values, gradients, edge gradients.
+ * What is visible after the step at position upTo: computed values, gradients (tensor id ->
+ * the pass whose numbers it shows), edge gradients (edge id -> pass). A new backward pass
+ * starts with a clean slate except for leaves' .grad, which accumulates across passes.
  * @param {Step[]} steps @param {number} upTo
  */
 export function revealedAt(steps, upTo) {
   const values = new Set();
-  const grads = new Set();
-  const edgeGrads = new Set();
+  const grads = new Map();
+  const edgeGrads = new Map();
+  const leafGrads = new Set();
   for (let i = 0; i <= upTo && i < steps.length; i++) {
-    for (const id of steps[i].values) values.add(id);
-    for (const id of steps[i].grads) grads.add(id);
-    for (const id of steps[i].edgeGrads) edgeGrads.add(id);
+    const step = steps[i];
+    if (step.phase === 'seed') {
+      for (const id of [...grads.keys()]) if (!leafGrads.has(id)) grads.delete(id);
+      edgeGrads.clear();
+    }
+    for (const id of step.values) values.add(id);
+    for (const id of step.grads) {
+      grads.set(id, step.pass);
+      if (step.leafGrad) leafGrads.add(id);
+    }
+    for (const id of step.edgeGrads) edgeGrads.set(id, step.pass);
   }
-  return { values, grads, edgeGrads };
+  return { values, grads, edgeGrads, leafGrads };
 }

@@ -296,3 +296,50 @@ def test_modules_fold_into_one_node_each(server: str, page: Any) -> None:
     wait_until(page, "document.querySelectorAll('.graph-svg .node.group').length >= 3")
     assert page.locator(".graph-svg .node").count() < before
     assert page.locator("#collapse-toggle").get_attribute("aria-pressed") == "true"
+
+
+TWO_PASSES = ("import torch\nx = torch.tensor(2.0, requires_grad=True)\ny = x**2\ny.backward(retain_graph=True)\n"
+              "z = 3*x\nz.backward()\n")
+
+
+def _torch_leaf_grads_per_pass() -> list[float]:
+    """x.grad right after each backward() of TWO_PASSES, computed by torch itself."""
+    import torch
+
+    x = torch.tensor(2.0, requires_grad=True)
+    y = x ** 2
+    y.backward(retain_graph=True)
+    assert x.grad is not None
+    after_first = float(x.grad)
+    z = 3 * x
+    z.backward()
+    return [after_first, float(x.grad)]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def test_each_backward_pass_shows_its_own_gradients(server: str, page: Any, page_errors: PageErrors) -> None:
+    first, second = _torch_leaf_grads_per_pass()
+    assert first != second
+    assert open_app(page, code_url(server, TWO_PASSES)) == "ready"
+    x = tensor_node(page, "x")
+    shown, narrations = [], []
+    for _ in range(last_step(page)):
+        page.locator("#step-forward").click()
+        narration = page.locator("#narration").inner_text()
+        if narration.startswith("x.grad"):
+            assert "grad-shown" in (x.get_attribute("class") or "")
+            shown.append(x.locator(".grad-block").text_content().strip())
+            narrations.append(narration)
+    # One accumulation per backward pass: x.grad after pass 1, then after pass 2.
+    assert shown == [_number(first), _number(second)], shown
+    assert narrations[0] == f"x.grad = {_number(first)}"
+    assert narrations[1] == f"x.grad = {_number(first)} + {_number(second - first)} = {_number(second)}"
+    # At the end x shows what the program's x.grad holds, not a sum over the passes.
+    page.locator("#graph-view").focus()
+    page.keyboard.press("End")
+    assert x.locator(".grad-block").text_content().strip() == _number(second)
+    screenshot(page, "two-passes-end")
+    assert page_errors.unexpected() == []

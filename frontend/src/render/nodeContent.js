@@ -77,9 +77,13 @@ export function tensorBox(node, grad, { compact = false, name }) {
   const meta = `${formatShape(node.shape)} · ${shortDtype(node.dtype)}`;
   if (compact) return { width: Math.max(110, textWidth(name, FONT.title) + 2 * PAD), height: 64, meta, compact };
   const value = valueShape(node.value);
-  const gradShape = grad ? valueShape(grad) : null;
+  // Several gradients (one per backward pass): the box fits the biggest, the first is drawn.
+  const grads = (Array.isArray(grad) ? grad : [grad]).filter(Boolean);
+  const gradShapes = grads.map(valueShape);
+  const gradShape = gradShapes[0] ?? null;
   const valueSize = blockSize(value);
-  const gradSize = gradShape ? blockSize(gradShape) : { w: 0, h: 0 };
+  const gradSizes = gradShapes.map(blockSize);
+  const gradSize = gradSizes.length ? { w: Math.max(...gradSizes.map((s) => s.w)), h: Math.max(...gradSizes.map((s) => s.h)) } : { w: 0, h: 0 };
   const gradHeight = gradShape ? Math.max(gradSize.h, 28) + 10 : 0;
   const width = Math.max(150, textWidth(name, FONT.title) * 1.08 + 2 * PAD + 34, textWidth(meta, FONT.meta) + 2 * PAD, valueSize.w + 2 * PAD, gradSize.w + 60);
   const height = PAD + 28 + 22 + 6 + valueSize.h + gradHeight + PAD;
@@ -113,6 +117,11 @@ function roleBadge(node, width) {
   const symbol = { leaf: '◆', param: '■', constant: '○', output: '★', intermediate: '' }[node.role] ?? '';
   if (node.detached) return `<text class="t-badge" x="${width - PAD}" y="${PAD + 20}" text-anchor="end">✂</text>`;
   return symbol ? `<text class="t-badge" x="${width - PAD}" y="${PAD + 20}" text-anchor="end">${symbol}</text>` : '';
+}
+
+/** The inside of a tensor node's gradient block for a gradient summary. */
+export function gradBlockMarkup(summary) {
+  return summary ? blockMarkup(valueShape(summary), 'grad') : '';
 }
 
 function blockMarkup(shape, cls) {

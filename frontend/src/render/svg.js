@@ -1,10 +1,9 @@
 // Draws a laid-out graph as SVG, and updates what each step shows (classes only).
-import { gradOf, edgeGradText } from '../timeline.js';
-import { scalarOf } from '../format.js';
+import { edgeGradTexts, gradsOf } from '../timeline.js';
 import { isAccumulate, tensorName } from '../graph/model.js';
 import { createCamera } from './camera.js';
 import { edgePath, midpoint } from './paths.js';
-import { esc, groupBox, groupMarkup, opBox, opMarkup, tensorBox, tensorMarkup } from './nodeContent.js';
+import { esc, gradBlockMarkup, groupBox, groupMarkup, opBox, opMarkup, tensorBox, tensorMarkup } from './nodeContent.js';
 import { createViewportLabels } from './viewportLabels.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -31,7 +30,7 @@ export function measureView(view, index) {
   for (const node of view.nodes) {
     if (node.kind === 'tensor') {
       const name = tensorName(index, node.id);
-      boxes.set(node.id, { ...tensorBox(node.data, gradOf(index, node.id), { compact, name }), name });
+      boxes.set(node.id, { ...tensorBox(node.data, gradsOf(index, node.id), { compact, name }), name });
     } else if (node.kind === 'op') {
       const label = opLabel(index, node.data);
       boxes.set(node.id, { ...opBox(node.data, label), label });
@@ -44,10 +43,12 @@ export function measureView(view, index) {
     for (const edge of view.edges) {
       const original = edge.originals[0];
       if (edge.kind !== 'input' || edge.originals.length !== 1) continue;
-      if (!original.chain && scalarOf(original.grad) === undefined) continue;
-      const text = edgeGradText(original);
-      if (text.length > EDGE_LABEL_MAX) continue;
-      labels.set(edge.id, { text, width: Math.ceil(text.length * 9.6 + 18), height: 26 });
+      // The label is sized for the longest text it shows: the summed gradient or any one pass's.
+      const texts = edgeGradTexts(index, original);
+      if (!texts.length) continue;
+      const longest = Math.max(...texts.map((text) => text.length));
+      if (longest > EDGE_LABEL_MAX) continue;
+      labels.set(edge.id, { text: texts[0], width: Math.ceil(longest * 9.6 + 18), height: 26 });
     }
   }
   return { boxes, labels };
@@ -115,11 +116,27 @@ export function createSvgRenderer(container, handlers) {
     return { x, y, width: right - x, height: bottom - y };
   }
 
+  /** Puts a gradient (a summary) in a tensor node's gradient block; unchanged keys are skipped. */
+  function showGrad(viewId, summary, key) {
+    const block = scene?.nodeEls.get(viewId)?.querySelector('.grad-block');
+    if (!block || block.dataset.key === key) return;
+    block.dataset.key = key;
+    block.innerHTML = gradBlockMarkup(summary);
+  }
+
+  /** Sets the text an edge's gradient label shows. */
+  function showEdgeLabel(viewEdgeId, text) {
+    const el = scene?.labelEls.get(viewEdgeId)?.querySelector('text');
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
   return {
     svg,
     camera,
     draw,
     bounds,
+    showGrad,
+    showEdgeLabel,
     get scene() {
       return scene;
     },

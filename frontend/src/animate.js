@@ -83,6 +83,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     if (!scene) return;
     for (const el of lit) el.classList.remove('active', 'phase-forward', 'phase-backward', 'active-op', 'flow-forward', 'flow-backward');
     lit = [];
+    for (const el of renderer.svg.querySelectorAll('.flow-overlay')) el.remove();
     const phase = step.phase === 'forward' || step.phase === 'start' ? 'phase-forward' : 'phase-backward';
     for (const id of new Set(step.focus.map(viewId))) {
       const el = scene.nodeEls.get(id);
@@ -96,6 +97,11 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
       if (!el) continue;
       el.classList.add(`flow-${flow.direction}`);
       lit.push(el);
+      // Light dots moving along the edge in the direction of the flow (CSS; still under reduced motion).
+      const overlay = document.createElementNS(SVG_NS, 'path');
+      overlay.setAttribute('d', el.getAttribute('d'));
+      overlay.setAttribute('class', `flow-overlay flow-${flow.direction}`);
+      el.after(overlay);
     }
   }
 

@@ -181,7 +181,7 @@ function edgesMarkup(view, layout) {
     out += `<path class="edge kind-${edge.kind}" data-id="${esc(edge.id)}" d="${edgePath(route.points, route.curve)}" marker-end="url(#${marker})"/>`;
     if (edge.kind === 'cut') {
       const m = midpoint(route.points);
-      out += `<text class="cut-mark" x="${m.x}" y="${m.y + 8}" text-anchor="middle">✂</text>`;
+      out += `<circle class="cut-mark-bg" cx="${m.x}" cy="${m.y}" r="13"/><text class="cut-mark" x="${m.x}" y="${m.y + 6}" text-anchor="middle">✂</text>`;
     }
   }
   return out;

@@ -46,6 +46,7 @@ export function fillLegend(el) {
     ['output', 'legendOutput'],
     ['op', 'legendOp'],
     ['cut', 'legendCut'],
+    ['flow', 'legendFlow'],
   ];
   el.replaceChildren(
     ...items.map(([kind, key]) => {

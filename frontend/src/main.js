@@ -103,7 +103,8 @@ async function showGraph(graph, step) {
   app.index = indexGraph(graph, getState().code);
   app.selected = null;
   panel.show(null, null);
-  $('printed').hidden = !graph.printed;
+  $('panel-overview').hidden = false;
+  $('printed-section').hidden = !graph.printed;
   $('printed').textContent = graph.printed || '';
   $('collapse-toggle').disabled = !hasModules(graph);
   await drawView();
@@ -187,8 +188,13 @@ function showError(error) {
 /** The server's notes about the graph (e.g. why there is no autograd graph), in the UI language. */
 function showNotes() {
   const notes = (app.graph?.notes || []).map((note) => pick(note.message)).filter(Boolean);
+  const paragraphs = () => notes.map((text) => Object.assign(document.createElement('p'), { textContent: text }));
   $('notes').hidden = !notes.length;
-  $('notes').replaceChildren(...notes.map((text) => Object.assign(document.createElement('p'), { textContent: text })));
+  $('notes').replaceChildren(...paragraphs());
+  // With a graph drawn, the notes sit in the side panel (when it is shown) rather than over the graph.
+  $('notes').classList.toggle('also-in-panel', !!app.graph?.nodes.length);
+  $('panel-notes-section').hidden = !notes.length;
+  $('panel-notes').replaceChildren(...paragraphs());
   if (app.graph && !app.graph.nodes.length) $('graph-empty').textContent = notes[0] || t('emptyGraph');
 }
 
@@ -219,6 +225,8 @@ function selectNode(id) {
   for (const el of renderer.svg.querySelectorAll('.node.selected')) el.classList.remove('selected');
   if (id) renderer.scene?.nodeEls.get(id)?.classList.add('selected');
   panel.show(app.index, id && app.index?.nodes.has(id) ? id : null);
+  // Nothing selected: the panel shows the program's printed output and the graph's notes.
+  $('panel-overview').hidden = !!id;
   if (id) hoverNode(id);
 }
 

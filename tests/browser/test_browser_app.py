@@ -343,3 +343,19 @@ def test_each_backward_pass_shows_its_own_gradients(server: str, page: Any, page
     assert x.locator(".grad-block").text_content().strip() == _number(second)
     screenshot(page, "two-passes-end")
     assert page_errors.unexpected() == []
+
+
+def test_empty_details_panel_shows_printed_output_and_notes(server: str, page: Any) -> None:
+    code = "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\ny = x * 3\nprint('hello', y.shape)\n"
+    open_app(page, code_url(server, code))
+    assert page.locator("#side-panel #printed").is_visible()
+    assert "hello" in page.locator("#printed").inner_text()
+    assert page.locator("#panel-notes p").count() >= 1  # the output is not a scalar: a note says so
+    tensor_node(page, "x").click()
+    assert not page.locator("#printed").is_visible()
+    assert "requires_grad" in page.locator("#side-panel").inner_text()
+    page.locator(".graph-svg").click(position={"x": 5, "y": 5})
+    assert page.locator("#printed").is_visible()
+    page.locator("#present-toggle").click()
+    assert not page.locator("#side-panel").is_visible()
+    assert page.locator("#notes").is_visible()

@@ -10,5 +10,17 @@ function readJson(id) {
   return el ? JSON.parse(el.textContent || '{}') : {};
 }
 
+/* global __EMBED_FONT_CSS__ */
+/** The Korean web font as data: URLs (build.mjs fills it in; the page may load no font file). */
+function addFont() {
+  const css = typeof __EMBED_FONT_CSS__ === 'string' ? __EMBED_FONT_CSS__ : '';
+  if (!css) return;
+  const style = document.createElement('style');
+  style.id = 'gradtrace-fonts';
+  style.textContent = css;
+  document.head.append(style);
+}
+
+addFont();
 const options = readJson('gradtrace-options');
 startEmbedded(readJson('gradtrace-graph'), { lang: options.lang, step: options.step });

@@ -1,7 +1,7 @@
 // The side panel: the selected tensor (attributes, value, gradient) or op in full.
 import { flatValues, formatNumber, formatShape, shortDtype, toNumber } from '../format.js';
 import { t } from '../i18n.js';
-import { gradOf } from '../timeline.js';
+import { backwardPasses, gradOf, leafGradAfter } from '../timeline.js';
 import { divergingColour } from '../render/nodeContent.js';
 import { tensorName } from '../graph/model.js';
 
@@ -39,8 +39,22 @@ function tensorParts(index, node) {
     heading(t('value'), 'h4'),
     summaryView(node.value),
     heading(t('gradient'), 'h4'),
-    grad ? summaryView(grad) : paragraph(t('noGrad'), 'muted'),
+    ...passGradParts(index, node, grad),
   ];
+}
+
+/** One gradient, or with two or more backward() calls each pass's (a leaf: its .grad after each). */
+function passGradParts(index, node, grad) {
+  const passes = backwardPasses(index.graph);
+  if (passes.length < 2) return [grad ? summaryView(grad) : paragraph(t('noGrad'), 'muted')];
+  const parts = [];
+  const leaf = node.is_leaf && node.requires_grad;
+  passes.forEach((_, k) => {
+    const summary = leaf ? leafGradAfter(index, node.id, k) : gradOf(index, node.id, k);
+    if (!summary) return;
+    parts.push(paragraph(t(leaf ? 'gradAfterPass' : 'gradInPass', { n: k + 1 }), 'pass-label'), summaryView(summary));
+  });
+  return parts.length ? parts : [paragraph(t('noGrad'), 'muted')];
 }
 
 function opParts(index, node) {

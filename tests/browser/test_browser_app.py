@@ -298,8 +298,10 @@ def test_modules_fold_into_one_node_each(server: str, page: Any) -> None:
     assert page.locator("#collapse-toggle").get_attribute("aria-pressed") == "true"
 
 
-TWO_PASSES = ("import torch\nx = torch.tensor(2.0, requires_grad=True)\ny = x**2\ny.backward(retain_graph=True)\n"
-              "z = 3*x\nz.backward()\n")
+TWO_PASSES = (
+    "import torch\nx = torch.tensor(2.0, requires_grad=True)\ny = x**2\n"
+    "y.backward(retain_graph=True)\nz = 3*x\nz.backward()\n"
+)
 
 
 def _torch_leaf_grads_per_pass() -> list[float]:
@@ -346,7 +348,10 @@ def test_each_backward_pass_shows_its_own_gradients(server: str, page: Any, page
 
 
 def test_empty_details_panel_shows_printed_output_and_notes(server: str, page: Any) -> None:
-    code = "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\ny = x * 3\nprint('hello', y.shape)\n"
+    code = (
+        "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+        "y = x * 3\nprint('hello', y.shape)\n"
+    )
     open_app(page, code_url(server, code))
     assert page.locator("#side-panel #printed").is_visible()
     assert "hello" in page.locator("#printed").inner_text()

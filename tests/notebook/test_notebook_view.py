@@ -26,16 +26,6 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from browser_helpers import READY, PageErrors, new_page, wait_until  # noqa: E402
 
 POLY = "x = torch.tensor([2.0], requires_grad=True)\ny = x**2 + 3*x + 1"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Schemes a self-contained page may still load from: itself and what it makes in memory.
 LOCAL = re.compile(r"^(file|blob|data|about):")
 
@@ -55,18 +45,6 @@ def dist() -> Path:
     if found is None:
         pytest.skip("the web app is not built (cd frontend && npm ci && node build.mjs)")
     return found
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture

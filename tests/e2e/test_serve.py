@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import importlib.util
+import json
 import os
 import re
 import signal
@@ -10,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,6 +60,39 @@ def test_the_server_answers_on_one_port(server: tuple[subprocess.Popen[str], str
     page = httpx.get(url)
     assert page.status_code in (200, 503) and "content-security-policy" in page.headers
     assert httpx.get(url + "docs").status_code == 200
+
+
+def test_the_load_bench_client_frames_every_reply(server: tuple[subprocess.Popen[str], str]) -> None:
+    """bench_load's figures are only as good as its client's framing of replies."""
+    _, url = server
+    client = _load_client()
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    good = client.encode_post(f"127.0.0.1:{port}", "/api/graph", {"source": QUICK})
+    bad = client.encode_post(f"127.0.0.1:{port}", "/api/graph", {"source": "open('/etc/passwd')"})
+
+    async def exercise() -> tuple[int, bytes, object]:
+        conns = [await client.Connection.open("127.0.0.1", port) for _ in range(3)]
+        status, body = await conns[0].request(good)  # gzip: the body must come whole
+        tally = await client.drive(conns, [good, bad], 0.5)
+        for conn in conns:
+            await conn.close()
+        return status, body, tally
+
+    status, body, tally = asyncio.run(exercise())
+    expected = httpx.post(url + "api/graph", json={"source": QUICK}, timeout=60).json()
+    assert status == 200 and json.loads(gzip.decompress(body)) == expected
+    assert set(tally.statuses) == {200, 400}
+    assert abs(tally.statuses[200] - tally.statuses[400]) <= 3  # the clients take turns in the list
+    assert len(tally.latencies) == sum(tally.statuses.values()) > 10
+
+
+def _load_client() -> Any:
+    spec = importlib.util.spec_from_file_location("load_client", ROOT / "bench" / "load_client.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["load_client"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_the_server_stops_cleanly_with_its_workers(server: tuple[subprocess.Popen[str], str]) -> None:

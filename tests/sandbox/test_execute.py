@@ -163,6 +163,18 @@ def test_global_state_is_restored() -> None:
     assert torch.get_default_dtype() == torch.float32
 
 
+def test_a_run_seed_gives_the_numbers_of_torch_manual_seed() -> None:
+    """The run seeds only the devices it can reach; the numbers must be torch's own."""
+    for seed in (0, 7, 2**40):
+        torch.manual_seed(seed)
+        expected = (torch.rand(4), torch.randn(2, 2), torch.randint(0, 100, (3,)))
+        got = run("a = torch.rand(4)\nb = torch.randn(2, 2)\nc = torch.randint(0, 100, (3,))", seed=seed)
+        values = [got.variables[k] for k in "abc"]
+        assert all(torch.equal(g, e) for g, e in zip(values, expected, strict=True))
+        inner = run(f"torch.manual_seed({seed})\na = torch.rand(4)", seed=seed + 1)
+        assert torch.equal(inner.variables["a"], expected[0])
+
+
 @pytest.mark.parametrize(
     ("source", "code"),
     [

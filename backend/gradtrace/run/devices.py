@@ -52,3 +52,15 @@ def rng_devices(device: str) -> list[int]:
     if not device.startswith("cuda") or not torch.cuda.is_available():
         return []
     return list(range(torch.cuda.device_count()))
+
+
+def seed_rngs(seed: int) -> None:
+    """``torch.manual_seed`` for the devices a program can reach (cpu, cuda).
+
+    ``torch.manual_seed`` also queues a seeding for each other backend torch knows
+    (xpu, mtia), and while one is uninitialised it formats a stack trace per call:
+    about half a millisecond of every small program, for backends no program uses.
+    """
+    torch.default_generator.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)

@@ -18,7 +18,7 @@ from gradtrace.core.errors import GradtraceError, Span
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.run import budget
 from gradtrace.run import messages as _messages  # noqa: F401  (registers the catalog)
-from gradtrace.run.devices import resolve_device, rng_devices
+from gradtrace.run.devices import resolve_device, rng_devices, seed_rngs
 from gradtrace.run.explain import explain
 from gradtrace.run.facades import FACADES
 from gradtrace.run.interpreter import Interpreter
@@ -97,7 +97,7 @@ def _execute(
         with torch.random.fork_rng(devices=rng_devices(resolved)), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if seed is not None:
-                torch.manual_seed(seed)
+                seed_rngs(seed)
             interpreter.run_program()
     finally:
         torch.set_grad_enabled(grad_enabled)

@@ -17,7 +17,7 @@ from torch import optim as _optim
 from torch.nn import functional as _F
 
 from gradtrace.run import budget, guards
-from gradtrace.run.devices import check_device
+from gradtrace.run.devices import check_device, seed_rngs
 from gradtrace.run.values import Facade, Func, Guard, words
 
 # Guards by torch function name; names not listed produce at most their inputs' size.
@@ -67,7 +67,7 @@ def _manual_seed(seed: int) -> None:
     """Seeds the run's forked RNG; returns None (a live ``Generator`` is not handed out)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise TypeError("manual_seed expects an integer between 0 and 2**63 - 1")
-    torch.manual_seed(seed)
+    seed_rngs(seed)
 
 
 def _device(kind: Any, index: int | None = None) -> torch.device:

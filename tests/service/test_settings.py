@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,19 @@ def test_docs_list_every_option() -> None:
     for row in describe_options():
         assert f"`{row['flag']}`" in doc, row["flag"]
         assert f"`{row['env']}`" in doc, row["env"]
+
+
+def test_readme_table_names_real_options_with_their_defaults() -> None:
+    """The README's short table must not drift from the settings it summarises."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(--[a-z-]+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
+    assert len(rows) >= 6
+    known = {row["flag"]: row for row in describe_options()}
+    defaults = Settings()
+    for flag, shown in rows:
+        assert flag in known, flag
+        value = getattr(defaults, known[flag]["name"])
+        if flag != "--workers":  # "one per core (≤ 8)"
+            written = {str(value), f"{value:g}"} if isinstance(value, float) else {str(value)}
+            assert shown.strip().strip("`") in written, flag

@@ -93,3 +93,43 @@ def test_one_pass_keeps_the_json_small() -> None:
     graph = trace_source(source)
     (only,) = graph["backward_passes"]
     assert not {"edge_grads", "node_grads", "chain"} & only.keys()
+
+
+def test_leaf_grad_after_each_pass_sees_the_users_post_accumulate_hook() -> None:
+    """A post-accumulate hook may rewrite ``.grad``: each pass's leaf gradient is read after it."""
+    from gradtrace.pipeline import capture
+
+    x = torch.tensor(2.0, requires_grad=True)
+
+    def scale(t: torch.Tensor) -> None:
+        assert t.grad is not None
+        t.grad.mul_(10)
+
+    x.register_post_accumulate_grad_hook(scale)
+    with capture() as cap:
+        y = x * 3
+        y.backward(retain_graph=True)
+        y.backward()
+    graph = cap.trace(y, names={"x": x}).data
+    GraphModel.model_validate(graph)
+    leaf = _leaf_id(graph, "x")
+    after = [_scalar(p["node_grads"][leaf]) for p in graph["backward_passes"]]
+    assert after == [30.0, 330.0]
+    assert x.grad is not None and x.grad.item() == 330.0
+
+
+def test_leaf_grad_before_the_trace_is_added_to_and_left_as_torch_leaves_it() -> None:
+    """A leaf whose ``.grad`` already held something: each pass's value is the running sum."""
+    from gradtrace.pipeline import capture
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()  # not traced: .grad = 2x
+    with capture() as cap:
+        y = (x * 3).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+    graph = cap.trace(y, names={"x": x}).data
+    leaf = _leaf_id(graph, "x")
+    after = [p["node_grads"][leaf]["data"] for p in graph["backward_passes"]]
+    assert after == [[5.0, 7.0], [8.0, 10.0]]
+    assert x.grad is not None and x.grad.tolist() == [8.0, 10.0]

@@ -17,10 +17,11 @@ import torch
 from gradtrace.core.errors import Span
 from gradtrace.tracer.nodes import ACCUMULATE, is_accumulate, op_label, output_meta
 from gradtrace.tracer.record import Key, Node, PassRecord, State, tensor_key
-from gradtrace.tracer.summary import COMPACT, FULL, Summaries, Summary, device_name, dtype_name
+from gradtrace.tracer.summary import COMPACT, FULL, Summaries, Summary, dtype_name
 
 Dict = dict[str, Any]
 Grads = Sequence[torch.Tensor | None]
+_NO_PLACE: tuple[Dict | None, str | None] = (None, None)  # no span, no module
 
 
 def _span(span: Span | None) -> Dict | None:
@@ -86,6 +87,8 @@ class GraphBuilder:
 
     # -- gradients seen by the hooks, summed over the passes shown -------------------------
     def _pass_grads(self) -> dict[Node, tuple[Grads, Grads]]:
+        if len(self.passes) == 1:  # the usual case: each node fired once
+            return {node: (gi, go) for node, gi, go in self.passes[0].fired}
         out: dict[Node, tuple[Grads, Grads]] = {}
         for p in self.passes:
             for node, gi, go in p.fired:
@@ -118,17 +121,10 @@ class GraphBuilder:
 
     # -- the build --------------------------------------------------------------------------
     def build(self) -> Dict:
-        for i, node in enumerate(self.walked):
-            self.op_ids[node] = f"op{i}"
-        needed = self._needed_slots()
-        for node in self.walked:
-            self._op(node)
-            if is_accumulate(node):
-                self._leaf(node)
-            else:
-                self._outputs(node, needed.get(node, ()))
-        for node in self.walked:
-            self._inputs(node)
+        walked = self.walked
+        self.op_ids.update(zip(walked, [f"op{i}" for i in range(len(walked))], strict=True))
+        self._ops_and_tensors(self._needed_slots())
+        self._all_inputs()
         self._variables_and_cuts()
         self._ensure_output()
         passes = [self._pass(p) for p in self.passes]
@@ -146,41 +142,70 @@ class GraphBuilder:
     def _needed_slots(self) -> dict[Node, set[int]]:
         """Which outputs of each node become tensor nodes; counts each one's consumers."""
         needed: dict[Node, set[int]] = {}
-        consumers = self.consumers
+        consumers, consumer_of, children = self.consumers, self.consumer_of, self.children
         for node in self.walked:
-            for child, nr in self.children[node]:
-                if child is not None:
-                    needed.setdefault(child, set()).add(nr)
-                    consumers[(child, nr)] = consumers.get((child, nr), 0) + 1
-                    self.consumer_of.setdefault(child, node)
-        for key in self.s.values:
-            if isinstance(key, tuple) and key[0] in self.op_ids:
-                needed.setdefault(key[0], set()).add(key[1])
+            for child, nr in children[node]:
+                if child is None:
+                    continue
+                key = (child, nr)
+                count = consumers.get(key)
+                if count is not None:
+                    consumers[key] = count + 1
+                    continue
+                consumers[key] = 1
+                slots = needed.get(child)
+                if slots is None:
+                    needed[child] = {nr}
+                    consumer_of.setdefault(child, node)
+                else:
+                    slots.add(nr)
+        for known in self.s.values:
+            if isinstance(known, tuple) and known[0] in self.op_ids:
+                needed.setdefault(known[0], set()).add(known[1])
         roots: list[Key | None] = [self.output_key, *(tensor_key(p.root) for p in self.passes)]
         for root in roots:
             if isinstance(root, tuple) and root[0] in self.op_ids:
                 needed.setdefault(root[0], set()).add(root[1])
         return needed
 
-    def _op(self, node: Node) -> None:
-        name, label = _names(type(node))
-        op: Dict = {"id": self.op_ids[node], "kind": "op", "op": name, "label": label}
-        if self.detail and type(node) is not ACCUMULATE:  # forward_order has the order anyway
-            op["sequence_nr"] = node._sequence_nr()
-        span, module = self._place(node)
-        if span is not None:
-            op["span"] = span
-        if module is not None:
-            op["module"] = module
-        if self.detail:
-            saved = self.s.saved.get(node)
-            if saved:
-                op["saved"] = saved
-            grads = self.grads.get(node)
-            if grads is not None:
-                op["grad_inputs"] = [self._summ(g) for g in grads[0]]  # same summaries as the edges'
-                op["grad_outputs"] = [self._summ(g) for g in grads[1]]
-        self.nodes.append(op)
+    def _ops_and_tensors(self, needed: dict[Node, set[int]]) -> None:
+        """Each op node, followed by the tensors it made (a leaf, for an AccumulateGrad).
+
+        The loop runs once per autograd node: lookups are hoisted, and places are only
+        looked for when the forward was recorded (``gradtrace.trace`` records none).
+        """
+        op_ids, append, detail = self.op_ids, self.nodes.append, self.detail
+        find_place = self._place if self.s.ops else None
+        for node in self.walked:
+            cls = type(node)
+            name, label = _NAMES.get(cls) or _names(cls)
+            op: Dict = {"id": op_ids[node], "kind": "op", "op": name, "label": label}
+            if detail and cls is not ACCUMULATE:  # forward_order has the order anyway
+                op["sequence_nr"] = node._sequence_nr()
+            place = find_place(node) if find_place is not None else _NO_PLACE
+            if place[0] is not None:
+                op["span"] = place[0]
+            if place[1] is not None:
+                op["module"] = place[1]
+            if detail:
+                self._op_detail(node, op)
+            append(op)
+            if cls is ACCUMULATE:
+                self._leaf(node, op, place)
+            else:
+                slots = needed.get(node)
+                if slots:
+                    self._outputs(node, op, slots, place)
+
+    def _op_detail(self, node: Node, op: Dict) -> None:
+        """Small graphs: saved tensors and the gradient lists the node's hook saw."""
+        saved = self.s.saved.get(node)
+        if saved:
+            op["saved"] = saved
+        grads = self.grads.get(node)
+        if grads is not None:
+            op["grad_inputs"] = [self._summ(g) for g in grads[0]]  # same summaries as the edges'
+            op["grad_outputs"] = [self._summ(g) for g in grads[1]]
 
     def _place(self, node: Node) -> tuple[Dict | None, str | None]:
         """Span and module of the call that made the node; for nodes no Python call returned
@@ -190,19 +215,20 @@ class GraphBuilder:
             place = (_span(record.span), record.module)
         else:
             consumer = self.consumer_of.get(node)
-            place = self.places.get(consumer, (None, None)) if consumer is not None else (None, None)
+            place = self.places.get(consumer, _NO_PLACE) if consumer is not None else _NO_PLACE
         self.places[node] = place
         return place
 
-    def _outputs(self, node: Node, slots: set[int] | tuple[()]) -> None:
+    def _outputs(self, node: Node, op: Dict, slots: set[int], place: tuple[Dict | None, str | None]) -> None:
         """The tensors a node made: known from the forward, else from its gradient or metadata."""
         grads = self.grads.get(node)
         go = grads[1] if grads is not None else ()
-        if len(slots) > 1 or (slots and max(slots) > 0):
-            self.nodes[-1]["num_outputs"] = max(len(output_meta(node)), max(slots) + 1)
-        span, module = self.places[node]
-        op_id = self.op_ids[node]
+        if len(slots) > 1 or 0 not in slots:
+            op["num_outputs"] = max(len(output_meta(node)), max(slots) + 1)
+        span, module = place
+        op_id = op["id"]
         values, versions, names, add = self.s.values, self.s.versions, self.s.names, self.sm.add
+        detail, consumers, tensor_ids = self.detail, self.consumers, self.tensor_ids
         for slot in slots if len(slots) == 1 else sorted(slots):
             key: Key = (node, slot)
             value = values.get(key)
@@ -215,7 +241,7 @@ class GraphBuilder:
             name = names.get(key)
             tid = f"t{self.tensor_count}"
             self.tensor_count += 1
-            self.tensor_ids[key] = tid
+            tensor_ids[key] = tid
             t: Dict = {  # one literal: cheaper than a store per key on 50,000 tensors
                 "id": tid,
                 "kind": "tensor",
@@ -231,11 +257,16 @@ class GraphBuilder:
                 t["name"] = name
             if slot:
                 t["output_nr"] = slot
-            t["value"] = add(value, describe=t) if value is not None else None
-            if grad is not None and (self.detail or not self._implied(key, name, is_output)):
-                t["grad"] = add(grad, describe=t if value is None else None)
+            t["value"] = add(value, t) if value is not None else None
+            if grad is not None:
+                # In a compact graph an unnamed intermediate's grad is its only input edge's
+                # (the same tensor, so the same summary): left out, but it still describes t.
+                if detail or is_output or name is not None or consumers.get(key, 0) != 1:
+                    t["grad"] = add(grad, t if value is None else None)
+                elif value is None:
+                    add(grad, t)
             elif value is None:
-                t["shape"], t["dtype"], t["device"] = _describe(node, slot, grad)
+                t["shape"], t["dtype"], t["device"] = _describe(node, slot)
             if span is not None:
                 t["span"] = span
             if module is not None:
@@ -246,62 +277,76 @@ class GraphBuilder:
                 edge["slot"] = slot
             self.edges.append(edge)
 
-    def _implied(self, key: Key, name: str | None, is_output: bool) -> bool:
-        """In a compact graph, an unnamed intermediate's grad is its only input edge's grad."""
-        return not is_output and name is None and self.consumers.get(key, 0) == 1
-
-    def _leaf(self, node: Node) -> None:
+    def _leaf(self, node: Node, op: Dict, place: tuple[Dict | None, str | None]) -> None:
+        s = self.s
         var: torch.Tensor = node.variable
         key = id(var)
-        self.s.hold(var)
-        known = self.s.leaves.get(key)
+        s.held[key] = var
+        known = s.leaves.get(key)
         grads = self.grads.get(node)
         grad = grads[1][0] if grads is not None and grads[1] else var.grad
         param = self.params.get(key)
-        op = self.nodes[-1]
-        t = self._new_tensor(key)
-        _put(t, "name", self.s.names.get(key) or param)
-        t.update(
-            role="param" if param is not None or isinstance(var, torch.nn.Parameter) else "leaf",
-            shape=None,  # shape, dtype and device: set with the value's summary
-            dtype=None,
-            device=None,
-            requires_grad=True,
-            is_leaf=True,
-            grad_fn=self.op_ids[node],
-            value=self.sm.add(known[1] if known is not None else var, describe=t),
-        )
-        _put(t, "grad", self._summ(grad))
-        _put(t, "span", _span(self.s.spans.get(key)))
-        _put(t, "module", self.places[node][1])  # a parameter: the module its AccumulateGrad serves
-        op["variable"] = t["id"]
-        self.tensor_ids[(node, 0)] = t["id"]  # consumers name a leaf by (its AccumulateGrad, 0)
-        self._edge(self.op_ids[node], t["id"], "output", 0)
+        name = s.names.get(key) or param
+        tid = f"t{self.tensor_count}"
+        self.tensor_count += 1
+        self.tensor_ids[key] = tid
+        t: Dict = {
+            "id": tid,
+            "kind": "tensor",
+            "name": name,
+            "role": "param" if param is not None or isinstance(var, torch.nn.Parameter) else "leaf",
+            "shape": None,  # shape, dtype and device: set with the value's summary
+            "dtype": None,
+            "device": None,
+            "requires_grad": True,
+            "is_leaf": True,
+            "grad_fn": op["id"],
+            "value": None,
+        }
+        if name is None:
+            del t["name"]  # keeps the other keys' order
+        t["value"] = self.sm.add(known[1] if known is not None else var, t)
+        if grad is not None:
+            t["grad"] = self.sm.add(grad)
+        span = s.spans.get(key)
+        if span is not None:
+            t["span"] = span.to_dict()
+        if place[1] is not None:
+            t["module"] = place[1]  # a parameter: the module its AccumulateGrad serves
+        self.nodes.append(t)
+        op["variable"] = tid
+        self.tensor_ids[(node, 0)] = tid  # consumers name a leaf by (its AccumulateGrad, 0)
+        self.edges.append({"id": f"e{len(self.edges)}", "source": op["id"], "target": tid, "kind": "output"})
 
-    def _inputs(self, node: Node) -> None:
-        op_id = self.op_ids[node]
-        grads = self.grads.get(node)
-        gis: Grads = grads[0] if grads is not None else ()
-        local = self.s.locals.get(node) if self.detail else None
-        tensor_ids, edges, add = self.tensor_ids, self.edges, self.sm.add
-        for i, (child, nr) in enumerate(self.children[node]):
-            if child is None:
-                self._constant_input(node, i)
-                continue
-            source = tensor_ids.get((child, nr))
-            if source is None:
-                continue
-            edge: Dict = {"id": f"e{len(edges)}", "source": source, "target": op_id, "kind": "input"}
-            if i:
-                edge["slot"] = i
-            edges.append(edge)
-            if self.per_pass:
-                self.input_edges[(node, i)] = edge
-            grad = gis[i] if i < len(gis) else None
-            if grad is not None:
-                edge["grad"] = add(grad)
-                if local is not None and i < len(local):
-                    self._chain(edge, grads, local[i], grad)
+    def _all_inputs(self) -> None:
+        """The input edges of every op, with the gradient that flowed back along each."""
+        op_ids, children, tensor_ids, edges = self.op_ids, self.children, self.tensor_ids, self.edges
+        add, grads_of, locals_of = self.sm.add, self.grads.get, self.s.locals.get
+        detail, per_pass, input_edges = self.detail, self.per_pass, self.input_edges
+        for node in self.walked:
+            op_id = op_ids[node]
+            grads = grads_of(node)
+            gis: Grads = grads[0] if grads is not None else ()
+            n_gis = len(gis)
+            local = locals_of(node) if detail else None
+            for i, (child, nr) in enumerate(children[node]):
+                if child is None:
+                    self._constant_input(node, i)
+                    continue
+                source = tensor_ids.get((child, nr))
+                if source is None:
+                    continue
+                edge: Dict = {"id": f"e{len(edges)}", "source": source, "target": op_id, "kind": "input"}
+                if i:
+                    edge["slot"] = i
+                edges.append(edge)
+                if per_pass:
+                    input_edges[(node, i)] = edge
+                grad = gis[i] if i < n_gis else None
+                if grad is not None:
+                    edge["grad"] = add(grad)
+                    if local is not None and i < len(local):
+                        self._chain(edge, grads, local[i], grad)
 
     def _chain(self, edge: Dict, grads: Any, local: torch.Tensor | None, grad: torch.Tensor) -> None:
         """upstream × local = product, where all three are single numbers."""
@@ -479,10 +524,8 @@ def _names(cls: type) -> tuple[str, str]:
     return names
 
 
-def _describe(node: Node, slot: int, like: torch.Tensor | None) -> tuple[list[int], str, str]:
-    """Shape, dtype and device of a node's output: from its gradient, else from its metadata."""
-    if like is not None:
-        return [*like.shape], dtype_name(like.dtype), device_name(like.device)
+def _describe(node: Node, slot: int) -> tuple[list[int], str, str]:
+    """Shape, dtype and device of an output with neither value nor gradient: from the metadata."""
     metas = output_meta(node)
     meta = metas[slot] if slot < len(metas) else None
     return meta if meta is not None else ([], "unknown", "unknown")

@@ -71,8 +71,25 @@ def _on_hook(append: Callable[[Any], None], node: Node, grad_inputs: Any, grad_o
     append((node, grad_inputs, grad_outputs))
 
 
+def _on_leaf_prehook(node: Node, record: PassRecord, grad_outputs: Any) -> None:
+    """An AccumulateGrad is about to run: keep its incoming gradient and what ``.grad`` will hold.
+
+    Holding the incoming gradient makes torch copy it into ``.grad`` rather than take its
+    storage, so a later pass or ``zero_()`` cannot change what we keep; ``.grad`` after the
+    pass is then that gradient, plus what ``.grad`` held before. No copy of our own.
+    """
+    incoming = grad_outputs[0] if grad_outputs else None
+    before = node.variable.grad
+    if incoming is None:
+        if before is not None:
+            record.leaf_grads[node] = before.detach().clone()
+    else:
+        record.leaf_grads[node] = incoming if before is None else before.detach() + incoming
+    record.fired.append((node, (), grad_outputs))
+
+
 def _on_leaf_hook(node: Node, record: PassRecord, grad_inputs: Any, grad_outputs: Any) -> None:
-    """An AccumulateGrad ran: keep the leaf's ``.grad`` as this pass left it.
+    """An AccumulateGrad ran (a leaf with post-accumulate hooks, which may change ``.grad``).
 
     ``.grad`` may share the incoming gradient's storage (torch steals it), which a later
     pass adds into: then one copy serves as both the increment and the value after.
@@ -178,10 +195,12 @@ class Capture:
         append, keep = record.fired.append, handles.append
         with plain_hooks():
             for node in nodes:
-                if type(node) is ACCUMULATE:
-                    keep(node.register_hook(partial(_on_leaf_hook, node, record)))
-                else:
+                if type(node) is not ACCUMULATE:
                     keep(node.register_hook(partial(_on_hook, append, node)))
+                elif node.variable._post_accumulate_grad_hooks is None:
+                    keep(node.register_prehook(partial(_on_leaf_prehook, node, record)))
+                else:  # the user's hooks may change .grad after accumulation: read it after
+                    keep(node.register_hook(partial(_on_leaf_hook, node, record)))
 
     def _program_backward(
         self,

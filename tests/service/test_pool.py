@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -58,6 +59,19 @@ def test_a_worker_killed_mid_request_fails_only_that_request(make_pool: Any) -> 
     assert killed.error is not None and killed.error["code"] == "service_worker_lost"
     assert other.ok
     assert harness.call(harness.pool.run(Job(QUICK, seed=1))).ok
+
+
+def test_a_failed_program_leaves_no_torch_state_for_the_next(make_pool: Any) -> None:
+    """A worker runs every program on one long-lived thread: thread-local torch state
+    (grad mode) must not carry over from a program that failed half-way."""
+    harness = make_pool(workers=1)
+    broken = "x = torch.tensor(2.0, requires_grad=True)\nwith torch.no_grad():\n    y = x * missing\n"
+    failed = harness.call(harness.pool.run(Job(broken)))
+    assert failed.error is not None and failed.error["type"] == "runtime"
+    after = harness.call(harness.pool.run(Job(QUICK)))
+    assert after.ok, after.error
+    grads = [n["grad"] for n in json.loads(after.body)["nodes"] if n.get("name") == "x"]
+    assert grads and grads[0]["data"] == 4.0
 
 
 def test_workers_are_recycled(make_pool: Any) -> None:

@@ -51,6 +51,14 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     gc.freeze()  # start-up objects never need collecting: keeps per-program gc cheap
     conn.send_bytes(encode_reply({"ready": True, "pid": os.getpid(), "devices": devices,
                                   "enforced": enforced}))
+    from gradtrace.tracer import on_big_stack  # torch: imported by the worker, not by the parent
+
+    on_big_stack(_serve, conn, config, limits)
+
+
+def _serve(conn: Connection, config: WorkerConfig, limits: Limits) -> None:
+    """Take jobs until the parent closes the pipe. Runs on one big-stack thread, so each
+    program runs there directly instead of on a thread of its own."""
     cpu_budget = limits.wall_seconds * config.threads + 1.0
     while True:
         try:

@@ -54,7 +54,22 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            gc.enable()
+            resume_gc()
+
+
+def resume_gc() -> None:
+    """Turn the collector back on without a pass over everything made while it was off.
+
+    Enabled plainly, its next young collection visits every container allocated in the
+    meantime (a 10,000-node graph leaves over 100,000 dicts, lists and tuples: some 30 ms)
+    only to find them alive. ``freeze`` then ``unfreeze`` moves them to the oldest
+    generation in constant time instead; full collections still visit them. Skipped when
+    the program froze objects itself: ``unfreeze`` would hand those back to the collector.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
+    gc.enable()
 
 
 def _weakly(ref: weakref.WeakMethod[Callable[..., None]]) -> Callable[..., None]:
@@ -139,7 +154,7 @@ class Capture:
         finally:
             self._modules.remove()
             if self._gc_was_enabled:
-                gc.enable()
+                resume_gc()
             last, self._recorder.last = self._recorder.last, None
             if last is not None and len(self.state.ops) > DEEP_GRAPH:
                 # Keep our node wrappers until the user's last result dies, so that its

@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 Summary = dict[str, Any]
-Pending = list[tuple[torch.Tensor, Summary, dict[str, Any] | None]]
+# (tensor, its summary or None when only describing, the node to describe or None)
+Pending = list[tuple[torch.Tensor, Summary | None, dict[str, Any] | None]]
 _NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _DTYPE_NAMES: dict[torch.dtype, str] = {}
 
@@ -93,7 +94,7 @@ class Summaries:
         summary = self._by_id.get(id(t))
         if summary is not None:
             if describe is not None:
-                self._pending.append((t, {}, describe))
+                self._pending.append((t, None, describe))
             return summary
         summary = self._by_id[id(t)] = {}
         self._pending.append((t, summary, describe))
@@ -101,9 +102,15 @@ class Summaries:
 
     def flush(self, detail: Detail = FULL) -> None:
         groups: dict[tuple[Any, ...], Pending] = {}
+        find = groups.get
         for item in self._pending:
             t = item[0]
-            groups.setdefault((t.shape, t.dtype, t.device), []).append(item)
+            key = (t.shape, t.dtype, t.device)
+            group = find(key)
+            if group is None:
+                groups[key] = [item]
+            else:
+                group.append(item)
         self._pending = []
         self._by_id = {}
         with torch.no_grad():
@@ -114,24 +121,27 @@ class Summaries:
 def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: Pending, detail: Detail) -> None:
     numel = math.prod(shape)
     name = dtype_name(dtype)
-    base = {"shape": shape, "dtype": name, "numel": numel}
+    summaries: list[Summary] = []
     for _, summary, describe in group:
-        summary.update(base)
+        if summary is not None:
+            summary["shape"], summary["dtype"], summary["numel"] = shape, name, numel
+            summaries.append(summary)
         if describe is not None:
             describe["shape"], describe["dtype"], describe["device"] = shape, name, device
-    if not _readable(group[0][0]):
+    if not summaries or not _readable(group[0][0]):
         return
+    tensors = [t for t, summary, _d in group if summary is not None]
     if numel == 0:
-        empty = group[0][0].detach().cpu().tolist()  # [] or [[], []]: the shape, as lists
-        for _, summary, _d in group:
+        empty = tensors[0].detach().cpu().tolist()  # [] or [[], []]: the shape, as lists
+        for summary in summaries:
             summary["data"] = empty
         return
-    stacked = _stack([item[0] for item in group], shape, dtype)
+    stacked = _stack(tensors, shape, dtype)
     if numel <= detail.cap:
-        for (_, summary, _d), value in zip(group, _values(stacked, dtype), strict=True):
+        for summary, value in zip(summaries, _values(stacked, dtype), strict=True):
             summary["data"] = value
         return
-    _fill_large(stacked.reshape(len(group), numel), shape, group, detail)
+    _fill_large(stacked.reshape(len(tensors), numel), shape, summaries, detail)
 
 
 def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) -> torch.Tensor:
@@ -155,12 +165,33 @@ def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:
     return values if bool(torch.isfinite(x).all()) else clean(values)
 
 
-def _fill_large(flat: torch.Tensor, shape: list[int], group: Pending, detail: Detail) -> None:
+def _fill_large(flat: torch.Tensor, shape: list[int], summaries: list[Summary], detail: Detail) -> None:
     """Head, statistics (over the finite values) and, for 2-D, a heatmap grid; all rows at once."""
     heads = _values(flat[:, : detail.head], flat.dtype)
     x = flat.double()
-    nan, inf = torch.isnan(x), torch.isinf(x)
-    finite = ~(nan | inf)
+    grids = _grids(x, shape, detail.grid) if detail.grid and len(shape) == 2 else None
+    finite = torch.isfinite(x)
+    # The usual case, all finite, needs no masks and no counts: the same numbers, sooner.
+    stats = _finite_stats(x, flat.dtype) if bool(finite.all()) else _masked_stats(x, finite, flat.dtype)
+    for i, (summary, head, stat) in enumerate(zip(summaries, heads, stats, strict=True)):
+        summary["head"] = head
+        summary["stats"] = stat
+        if grids is not None:
+            summary["grid"] = grids[i]
+
+
+def _finite_stats(x: torch.Tensor, dtype: torch.dtype) -> list[dict[str, Any]]:
+    """min, max, mean and std of each row of finite values (the reductions ``_masked_stats`` does)."""
+    count = x.shape[1]
+    mean = x.sum(1) / count
+    var = ((x - mean[:, None]) ** 2).sum(1) / max(count - 1, 1)
+    rows = _values(torch.stack([x.amin(1), x.amax(1), mean, var.sqrt()], 1), dtype)
+    return [{"min": lo, "max": hi, "mean": mu, "std": sd} for lo, hi, mu, sd in rows]
+
+
+def _masked_stats(x: torch.Tensor, finite: torch.Tensor, dtype: torch.dtype) -> list[dict[str, Any]]:
+    """Statistics over the finite values of each row, with counts of NaN and ±Inf."""
+    nan = torch.isnan(x)
     count = finite.sum(1)
     zeros = torch.zeros_like(x)
     mean = torch.where(finite, x, zeros).sum(1) / count.clamp(min=1)
@@ -169,21 +200,18 @@ def _fill_large(flat: torch.Tensor, shape: list[int], group: Pending, detail: De
     hi = torch.where(finite, x, torch.full_like(x, -math.inf)).amax(1)
     stats = torch.stack([lo, hi, mean, var.sqrt()], 1)
     stats = torch.where(count[:, None] > 0, stats, torch.full_like(stats, math.nan))
-    rows = _values(stats, flat.dtype)
-    counts = torch.stack([nan.sum(1), inf.sum(1), count], 1).cpu().tolist()
-    grids = _grids(x, shape, detail.grid) if detail.grid and len(shape) == 2 else None
-    for i, (_, summary, _d) in enumerate(group):
-        summary["head"] = heads[i]
-        n_nan, n_inf, n_finite = counts[i]
-        lo_, hi_, mean_, std_ = rows[i] if n_finite else (None, None, None, None)
+    rows = _values(stats, dtype)
+    counts = torch.stack([nan.sum(1), (~(finite | nan)).sum(1), count], 1).cpu().tolist()
+    out = []
+    for (n_nan, n_inf, n_finite), row in zip(counts, rows, strict=True):
+        lo_, hi_, mean_, std_ = row if n_finite else (None, None, None, None)
         stat: dict[str, Any] = {"min": lo_, "max": hi_, "mean": mean_, "std": std_}
         if n_nan:
             stat["nan"] = n_nan
         if n_inf:
             stat["inf"] = n_inf
-        summary["stats"] = stat
-        if grids is not None:
-            summary["grid"] = grids[i]
+        out.append(stat)
+    return out
 
 
 def _grids(x: torch.Tensor, shape: list[int], size: int) -> list[dict[str, Any]]:

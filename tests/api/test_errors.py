@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 from typing import Any
 
 import pytest
+
+from gradtrace.core.limits import DEFAULT_LIMITS
 
 QUICK = "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\n"
 ERROR_KEYS = {"type", "code", "message", "hint", "line", "col"}
@@ -99,6 +104,32 @@ def test_rate_limit_per_client(make_app: Any) -> None:
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.json()["error"]["code"] == "service_rate_limited"
     assert harness.get("/api/health").status_code == 200  # only graph/export are limited
+
+
+def test_a_client_with_a_full_line_gets_429_in_its_language(make_app: Any) -> None:
+    loose = DEFAULT_LIMITS.with_overrides(steps=10**12, loop_iterations=10**12, wall_seconds=3600.0)
+    harness = make_app(client_host="10.1.2.4", program_limits=loose, workers=1, timeout=10,
+                       client_queue=1, rate_limit=0)
+    pool = harness.pool
+    endless = "total = 0\nfor i in range(100000):\n    for j in range(100000):\n        total = total + 1\n"
+
+    async def scenario() -> Any:
+        running = asyncio.ensure_future(harness.client.post("/api/graph", json={"source": endless}))
+        while not pool.busy_pids():
+            await asyncio.sleep(0.02)
+        waiting = asyncio.ensure_future(harness.client.post("/api/graph", json={"source": QUICK}))
+        while pool.state()["queued"] == 0:
+            await asyncio.sleep(0.01)
+        refused = await harness.client.post("/api/graph", json={"source": QUICK, "seed": 1},
+                                            headers={"Accept-Language": "ko"})
+        os.kill(pool.busy_pids()[0], signal.SIGKILL)  # end the runaway early
+        await asyncio.gather(running, waiting)
+        return refused
+
+    refused = harness.call(scenario())
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    error = refused.json()["error"]
+    assert error["code"] == "service_client_busy" and "1개" in error["message"]
 
 
 def test_cors_only_when_configured(make_app: Any) -> None:

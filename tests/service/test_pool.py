@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gradtrace.core import DEFAULT_LIMITS
-from gradtrace.service import Job, Outcome, Overloaded
+from gradtrace.service import ClientBusy, Job, Outcome, Overloaded
 
 # Allowed by the sandbox, and endless once the in-worker budgets are lifted: only the
 # parent's wall clock can stop it.
@@ -72,6 +72,47 @@ def test_a_failed_program_leaves_no_torch_state_for_the_next(make_pool: Any) -> 
     assert after.ok, after.error
     grads = [n["grad"] for n in json.loads(after.body)["nodes"] if n.get("name") == "x"]
     assert grads and grads[0]["data"] == 4.0
+
+
+def test_a_flood_from_one_client_does_not_hold_up_another(make_pool: Any) -> None:
+    """Clients take turns for workers: a newcomer waits for the job running, not the flood."""
+    harness = make_pool(LOOSE, workers=1, timeout=0.5)
+    finished: list[str] = []
+
+    async def scenario() -> None:
+        async def run(name: str, job: Job, client: str) -> None:
+            await harness.pool.run(job, client)
+            finished.append(name)
+
+        flood = [asyncio.ensure_future(run(f"flood{i}", Job(SLOW, seed=i), "10.0.0.1")) for i in range(4)]
+        while not harness.pool.busy_pids():
+            await asyncio.sleep(0.02)
+        await run("newcomer", Job(QUICK), "10.0.0.2")
+        await asyncio.gather(*flood)
+
+    harness.call(scenario(), timeout=60)
+    assert finished.index("newcomer") <= 1, finished  # at most the runaway already running
+
+
+def test_one_clients_full_line_is_refused_while_others_still_queue(make_pool: Any) -> None:
+    harness = make_pool(LOOSE, workers=1, timeout=5, client_queue=2)
+
+    async def scenario() -> tuple[ClientBusy, Outcome]:
+        running = asyncio.ensure_future(harness.pool.run(Job(SLOW), "10.0.0.1"))
+        while not harness.pool.busy_pids():
+            await asyncio.sleep(0.02)
+        waiting = [asyncio.ensure_future(harness.pool.run(Job(QUICK, seed=i), "10.0.0.1")) for i in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(ClientBusy) as refused:
+            await harness.pool.run(Job(QUICK, seed=9), "10.0.0.1")
+        other = asyncio.ensure_future(harness.pool.run(Job(QUICK, seed=10), "10.0.0.2"))
+        os.kill(harness.pool.busy_pids()[0], signal.SIGKILL)  # end the runaway early
+        results = await asyncio.gather(running, *waiting, other)
+        return refused.value, results[-1]
+
+    refused, other = harness.call(scenario(), timeout=60)
+    assert refused.waiting == 2 and refused.retry_after >= 1 and refused.code == "service_client_busy"
+    assert other.ok, other.error
 
 
 def test_workers_are_recycled(make_pool: Any) -> None:

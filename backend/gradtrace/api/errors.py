@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gradtrace.api.lang import pick_lang
 from gradtrace.api.responses import json_response
 from gradtrace.core.errors import ErrorType, GradtraceError
-from gradtrace.service import Overloaded
+from gradtrace.service import ClientBusy, Overloaded
 
 log = logging.getLogger("gradtrace.api")
 
@@ -68,6 +68,14 @@ async def on_overloaded(request: Request, exc: Exception) -> Response:
     return json_response({"error": error}, status=503, headers={"Retry-After": str(exc.retry_after)})
 
 
+async def on_client_busy(request: Request, exc: Exception) -> Response:
+    """One client's full line is that client's problem: 429, not the server's 503."""
+    assert isinstance(exc, ClientBusy)
+    error = error_dict("rate_limited", exc.code, request_lang(request), seconds=exc.retry_after,
+                       waiting=exc.waiting)
+    return json_response({"error": error}, status=429, headers={"Retry-After": str(exc.retry_after)})
+
+
 async def on_rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
     error = error_dict("rate_limited", "service_rate_limited", request_lang(request), seconds=exc.retry_after)
@@ -98,6 +106,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(GradtraceError, on_gradtrace)
+    app.add_exception_handler(ClientBusy, on_client_busy)
     app.add_exception_handler(Overloaded, on_overloaded)
     app.add_exception_handler(RateLimited, on_rate_limited)
     app.add_exception_handler(StarletteHTTPException, on_http)

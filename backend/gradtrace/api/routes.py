@@ -33,7 +33,7 @@ _GRAPH_200 = {"description": "the graph JSON (JSON Schema at /api/schema)",
 @router.post("/graph", response_class=Response, responses={200: _GRAPH_200, **_ERRORS})
 async def graph(body: GraphRequest, request: Request) -> Response:
     """Run the program and return its autograd graph."""
-    result = await request.app.state.graphs.run(await _job(body, request, "json"))
+    result = await request.app.state.graphs.run(await _job(body, request, "json"), _line(request))
     return result_response(request, result)
 
 
@@ -43,7 +43,7 @@ async def export(
     format: Literal["json", "dot", "graphml", "node-link"] = Query("json", description="output format"),
 ) -> Response:
     """Run the program and return its graph as JSON, Graphviz DOT, GraphML or node-link JSON."""
-    result = await request.app.state.graphs.run(await _job(body, request, format))
+    result = await request.app.state.graphs.run(await _job(body, request, format), _line(request))
     return result_response(request, result, filename=f"gradtrace.{FORMATS[format].extension}")
 
 
@@ -98,6 +98,13 @@ async def _job(body: GraphRequest, request: Request, fmt: str) -> Job:
     seed = 0 if body.seed is None else body.seed
     return Job(source=body.source, device=device, output=body.output, backward=body.backward,
                seed=seed, format=fmt, lang=lang)
+
+
+def _line(request: Request) -> str | None:
+    """Whose line a program waits in: its client's address (see service.fairqueue)."""
+    limiter: RateLimiter = request.app.state.limiter
+    client = request.client.host if request.client else None
+    return None if client is None or limiter.exempt(client) else client
 
 
 def _check_rate(request: Request) -> None:

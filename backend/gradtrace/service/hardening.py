@@ -57,8 +57,8 @@ def limit_processes(headroom: int) -> str:
 
     Python's fork/exec/spawn calls are replaced and any fork through Python's hooks
     ends the worker. RLIMIT_NPROC counts every process *and thread* of the user, and
-    the tracer needs a thread per program, so it cannot be 0: it is set to the user's
-    current task count plus ``headroom``. It does not bind root at all.
+    the worker runs programs on a thread of their own, so it cannot be 0: it is set to
+    the user's current task count plus ``headroom``. It does not bind root at all.
     """
     _close_python_spawning()
     if os.geteuid() == 0:

@@ -48,6 +48,13 @@ register({
         "en": "The server is busy; try again in {seconds} seconds.",
         "ko": "서버가 바쁩니다. {seconds}초 후에 다시 시도하세요.",
     },
+    "service_client_busy": {
+        "en": "This computer already has {waiting} programs waiting to run; try again in {seconds} seconds.",
+        "ko": "이 컴퓨터에서 보낸 프로그램 {waiting}개가 이미 실행을 기다리고 있습니다. "
+              "{seconds}초 후에 다시 시도하세요.",
+        "hint_en": "Wait for the programs you sent to finish.",
+        "hint_ko": "보낸 프로그램이 끝날 때까지 기다려 주세요.",
+    },
     "service_rate_limited": {
         "en": "Too many requests from this computer; try again in {seconds} seconds.",
         "ko": "이 컴퓨터에서 요청이 너무 많습니다. {seconds}초 후에 다시 시도하세요.",

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from gradtrace.core.errors import ErrorType, GradtraceError
 from gradtrace.core.limits import Limits
 from gradtrace.service import messages as _messages  # noqa: F401 - registers the service's messages
+from gradtrace.service.fairqueue import FairQueue, LineFull
 from gradtrace.service.protocol import Job, ProtocolError, decode_reply
 from gradtrace.service.settings import Settings
 from gradtrace.service.worker import WorkerConfig, worker_main
@@ -52,6 +53,14 @@ class Overloaded(Exception):
         super().__init__(code)
         self.retry_after = retry_after
         self.code = code
+
+
+class ClientBusy(Overloaded):
+    """This client has as many programs waiting as one client may (the others' still go in)."""
+
+    def __init__(self, retry_after: int, waiting: int) -> None:
+        super().__init__(retry_after, "service_client_busy")
+        self.waiting = waiting
 
 
 @dataclass(slots=True)
@@ -106,7 +115,7 @@ class WorkerPool:
         self._config = WorkerConfig(limits=limits.to_dict(), threads=settings.threads,
                                     workers=settings.workers, use_cuda=_wants_cuda(settings), harden=harden)
         self._slots = [_Slot(i) for i in range(settings.workers)]
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._queue: FairQueue[_Item] = FairQueue(settings.client_queue)
         self._threads = ThreadPoolExecutor(settings.workers * 2 + 2, thread_name_prefix="gradtrace-pipe")
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Event()
@@ -136,13 +145,21 @@ class WorkerPool:
             return False
         return True
 
-    async def run(self, job: Job) -> Outcome:
-        """Run one job on the next free worker; raises :class:`Overloaded` when full."""
+    async def run(self, job: Job, client: str | None = None) -> Outcome:
+        """Run one job on the next free worker, taking turns between clients.
+
+        ``client`` names whose line the job waits in (an IP address; ``None``: the shared
+        line, uncapped). Raises :class:`Overloaded` when the queue is full and
+        :class:`ClientBusy` when this client's line is.
+        """
         idle = sum(1 for slot in self._slots if slot.state == "ready")
         if self._queue.qsize() >= self.settings.queue + idle:
             raise Overloaded(self._retry_after())
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(job, future))
+        try:
+            self._queue.put_nowait(_Item(job, future), client)
+        except LineFull as full:
+            raise ClientBusy(self._retry_after(full.waiting), full.waiting) from None
         try:
             return await asyncio.wait_for(future, MAX_WAIT + self.deadline)
         except TimeoutError:
@@ -179,20 +196,26 @@ class WorkerPool:
                     backoff = min(backoff * 2, 30.0)
                     continue
                 backoff = 0.5
-            item = await self._queue.get()
-            if item.future.done():  # the request gave up while waiting
-                continue
+            client, item = await self._queue.get()
             try:
-                outcome, retire = await self._handle(slot, item.job)
-            except Exception:  # a bug here must cost one request, not the slot
-                log.exception("worker slot %d failed on a job", slot.index)
-                outcome, retire = _failure(item.job, "runtime", "service_worker_lost"), True
+                if item.future.done():  # the request gave up while waiting
+                    continue
+                outcome, retire = await self._handle_safely(slot, item.job)
+            finally:
+                self._queue.done(client)
             slot.state = "ready"
             self.stats.served += 1
             if not item.future.done():
                 item.future.set_result(outcome)
             if retire or slot.jobs >= self.settings.recycle:
                 await self._stop(slot, kill=False)
+
+    async def _handle_safely(self, slot: _Slot, job: Job) -> tuple[Outcome, bool]:
+        try:
+            return await self._handle(slot, job)
+        except Exception:  # a bug here must cost one request, not the slot
+            log.exception("worker slot %d failed on a job", slot.index)
+            return _failure(job, "runtime", "service_worker_lost"), True
 
     async def _handle(self, slot: _Slot, job: Job) -> tuple[Outcome, bool]:
         if not await self._alive_or_respawned(slot):
@@ -300,8 +323,9 @@ class WorkerPool:
     def _off_loop(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         return asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
-    def _retry_after(self) -> int:
-        waiting = self._queue.qsize() + len(self._slots)
+    def _retry_after(self, waiting: int | None = None) -> int:
+        if waiting is None:
+            waiting = self._queue.qsize() + len(self._slots)
         return max(1, min(30, round(waiting / len(self._slots) * 0.2)))
 
 

@@ -28,9 +28,13 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def exempt(self, client: str) -> bool:
+        """Clients on this machine are not told apart unless configured to be."""
+        return self.exempt_loopback and client in LOOPBACK
+
     def check(self, client: str, now: float | None = None) -> int:
         """0 if the request may go ahead, else whole seconds until it may."""
-        if not self.enabled or (self.exempt_loopback and client in LOOPBACK):
+        if not self.enabled or self.exempt(client):
             return 0
         now = time.monotonic() if now is None else now
         tokens, last = self._buckets.pop(client, (self.burst, now))

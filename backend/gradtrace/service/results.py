@@ -95,21 +95,22 @@ class GraphService:
         self.cache = cache
         self._inflight: dict[tuple[Any, ...], asyncio.Task[Result]] = {}
 
-    async def run(self, job: Job) -> Result:
+    async def run(self, job: Job, client: str | None = None) -> Result:
+        """The job's result; ``client`` is the line it waits in if it must run (see FairQueue)."""
         key = job.key()
         cached = self.cache.get(key)
         if cached is not None:
             return cached
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.create_task(self._compute(job, key))
+            task = asyncio.create_task(self._compute(job, key, client))
             self._inflight[key] = task
             task.add_done_callback(lambda _t: self._inflight.pop(key, None))
         # shield: a client that goes away does not cancel the run the others wait for
         return await asyncio.shield(task)
 
-    async def _compute(self, job: Job, key: tuple[Any, ...]) -> Result:
-        outcome = await self.pool.run(job)
+    async def _compute(self, job: Job, key: tuple[Any, ...], client: str | None) -> Result:
+        outcome = await self.pool.run(job, client)
         result = Result.from_outcome(job, outcome)
         if outcome.cacheable:
             self.cache.put(key, result)

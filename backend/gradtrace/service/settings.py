@@ -54,6 +54,8 @@ class Settings:
                         default_factory=default_workers)
     threads: int = _opt("torch threads per worker", int, default=1)
     queue: int = _opt("requests waiting for a worker before new ones get 503", int, default=64)
+    client_queue: int = _opt("requests one client (IP address) may have waiting; past it 429 "
+                             "(clients on this machine share one uncapped line)", int, default=16)
     timeout: float = _opt("wall-clock seconds one program may run; the worker is killed past it", float,
                           default=DEFAULT_LIMITS.wall_seconds)
     memory_mb: int = _opt("memory budget of a worker in MiB, on top of what torch itself takes", int,
@@ -86,6 +88,7 @@ class Settings:
         checks = {
             "port": 0 <= self.port <= 65535,
             "workers": 1 <= self.workers <= 256,
+            "client_queue": self.client_queue >= 1,
             "threads": 1 <= self.threads <= 256,
             "queue": self.queue >= 0,
             "timeout": 0 < self.timeout <= 3600,

@@ -1,0 +1,80 @@
+"""FairQueue: clients take turns, one client's line is capped, the shared line is not."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gradtrace.service.fairqueue import FairQueue, LineFull
+
+
+def test_clients_take_turns_in_the_order_they_arrived() -> None:
+    async def scenario() -> list[str]:
+        queue: FairQueue[str] = FairQueue(per_client=10)
+        for i in range(4):
+            queue.put_nowait(f"flood{i}", "10.0.0.1")
+        queue.put_nowait("b0", "10.0.0.2")
+        queue.put_nowait("c0", "10.0.0.3")
+        queue.put_nowait("b1", "10.0.0.2")
+        return [(await queue.get())[1] for _ in range(7)]
+
+    assert asyncio.run(scenario()) == ["flood0", "b0", "c0", "flood1", "b1", "flood2", "flood3"]
+
+
+def test_a_client_that_comes_back_joins_at_the_end() -> None:
+    async def scenario() -> list[str]:
+        queue: FairQueue[str] = FairQueue(per_client=10)
+        queue.put_nowait("a0", "a")
+        client, first = await queue.get()
+        queue.done(client)
+        queue.put_nowait("b0", "b")
+        queue.put_nowait("a1", "a")
+        return [first, (await queue.get())[1], (await queue.get())[1]]
+
+    assert asyncio.run(scenario()) == ["a0", "b0", "a1"]
+
+
+def test_the_client_with_fewer_jobs_running_goes_first() -> None:
+    async def scenario() -> list[tuple[str | None, str]]:
+        queue: FairQueue[str] = FairQueue(per_client=10)
+        queue.put_nowait("a0", "a")
+        queue.put_nowait("a1", "a")
+        taken = [await queue.get()]  # a0 runs
+        queue.put_nowait("b0", "b")  # b's line is younger than a's, but b runs nothing
+        taken.append(await queue.get())
+        queue.done("a")  # a still waits (a1), so it is remembered as served at turn 1
+        queue.put_nowait("local0")
+        taken += [await queue.get(), await queue.get()]
+        return taken
+
+    assert asyncio.run(scenario()) == [("a", "a0"), ("b", "b0"), (None, "local0"), ("a", "a1")]
+
+
+def test_a_full_line_refuses_only_its_own_client() -> None:
+    async def scenario() -> FairQueue[str]:
+        queue: FairQueue[str] = FairQueue(per_client=2)
+        queue.put_nowait("a0", "a")
+        queue.put_nowait("a1", "a")
+        with pytest.raises(LineFull) as full:
+            queue.put_nowait("a2", "a")
+        assert full.value.waiting == 2
+        queue.put_nowait("b0", "b")
+        for i in range(5):
+            queue.put_nowait(f"local{i}")  # the shared line has no cap
+        assert queue.qsize() == 8 and queue.waiting("a") == 2
+        return queue
+
+    assert asyncio.run(scenario()).qsize() == 8
+
+
+def test_get_waits_for_a_job() -> None:
+    async def scenario() -> str:
+        queue: FairQueue[str] = FairQueue(per_client=1)
+        waiter = asyncio.ensure_future(queue.get())
+        await asyncio.sleep(0.01)
+        assert not waiter.done()
+        queue.put_nowait("late", "a")
+        return (await asyncio.wait_for(waiter, 1))[1]
+
+    assert asyncio.run(scenario()) == "late"

@@ -321,8 +321,9 @@ class GraphBuilder:
     def _all_inputs(self) -> None:
         """The input edges of every op, with the gradient that flowed back along each."""
         op_ids, children, tensor_ids, edges = self.op_ids, self.children, self.tensor_ids, self.edges
-        add, grads_of, locals_of = self.sm.add, self.grads.get, self.s.locals.get
+        add, made, grads_of, locals_of = self.sm.add, self.sm.made.get, self.grads.get, self.s.locals.get
         detail, per_pass, input_edges = self.detail, self.per_pass, self.input_edges
+        constants = self._constant_input if self.s.ops else None  # only a recorded forward knows them
         for node in self.walked:
             op_id = op_ids[node]
             grads = grads_of(node)
@@ -331,7 +332,8 @@ class GraphBuilder:
             local = locals_of(node) if detail else None
             for i, (child, nr) in enumerate(children[node]):
                 if child is None:
-                    self._constant_input(node, i)
+                    if constants is not None:
+                        constants(node, i)
                     continue
                 source = tensor_ids.get((child, nr))
                 if source is None:
@@ -344,7 +346,8 @@ class GraphBuilder:
                     input_edges[(node, i)] = edge
                 grad = gis[i] if i < n_gis else None
                 if grad is not None:
-                    edge["grad"] = add(grad)
+                    summary = made(id(grad))  # usually made already, for the tensor the grad reached
+                    edge["grad"] = summary if summary is not None else add(grad)
                     if local is not None and i < len(local):
                         self._chain(edge, grads, local[i], grad)
 

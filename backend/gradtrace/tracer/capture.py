@@ -24,7 +24,7 @@ from gradtrace.core.errors import Span
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.tracer.build import GraphBuilder
 from gradtrace.tracer.forward import ForwardRecorder, ModulePaths
-from gradtrace.tracer.hooks import plain_hooks, unhook
+from gradtrace.tracer.hooks import plain_hooks, unhook_all
 from gradtrace.tracer.nodes import ACCUMULATE, saved_values, scalar_locals
 from gradtrace.tracer.notes import note
 from gradtrace.tracer.record import Node, PassRecord, State, tensor_key
@@ -200,8 +200,7 @@ class Capture:
                     tensor, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs
                 )
             finally:
-                for h in handles:
-                    unhook(h)
+                unhook_all(handles)
             self.state.passes.append(record)
 
     @staticmethod

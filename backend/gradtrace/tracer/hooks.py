@@ -53,3 +53,12 @@ def unhook(handle: Any) -> None:
         handle.pop(_OURS, None)
     else:
         handle.remove()
+
+
+def unhook_all(handles: list[Any]) -> None:
+    """``unhook`` each handle; the plain ones (all of them, usually) without a call each."""
+    for handle in handles:
+        if type(handle) is dict:
+            handle.pop(_OURS, None)
+        else:
+            unhook(handle)

@@ -83,7 +83,9 @@ class Summaries:
 
     def __init__(self) -> None:
         self._pending: Pending = []
-        self._by_id: dict[int, Summary] = {}  # one summary per tensor object (ids stay unique: we hold them)
+        # One summary per tensor object (ids stay unique: we hold them). Public so that hot
+        # loops can find an existing summary without a method call.
+        self.made: dict[int, Summary] = {}
 
     def add(self, t: torch.Tensor, describe: dict[str, Any] | None = None) -> Summary:
         """The summary of ``t``: an empty dict now, filled in by ``flush``.
@@ -91,12 +93,12 @@ class Summaries:
         ``describe``, a tensor node, gets ``shape``, ``dtype`` and ``device`` at the same
         time: reading them once per group is cheaper than once per tensor.
         """
-        summary = self._by_id.get(id(t))
+        summary = self.made.get(id(t))
         if summary is not None:
             if describe is not None:
                 self._pending.append((t, None, describe))
             return summary
-        summary = self._by_id[id(t)] = {}
+        summary = self.made[id(t)] = {}
         self._pending.append((t, summary, describe))
         return summary
 
@@ -112,7 +114,7 @@ class Summaries:
             else:
                 group.append(item)
         self._pending = []
-        self._by_id = {}
+        self.made = {}
         with torch.no_grad():
             for (shape, dtype, device), group in groups.items():
                 _fill_group(list(shape), dtype, device_name(device), group, detail)

@@ -1,4 +1,5 @@
-"""One headless Chromium for every test that needs a browser.
+"""Session fixtures: one headless Chromium for every test that needs a browser, and
+``run_async`` for tests that drive asyncio code beside it.
 
 Playwright's sync API allows one running instance per process, so the browser
 tests and the notebook-view tests share this session fixture. In CI a missing
@@ -7,12 +8,16 @@ tests and the notebook-view tests share this session fixture. In CI a missing
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,3 +53,15 @@ def browser(chromium_path: Path) -> Iterator[Any]:
         instance = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="session")
+def run_async() -> Callable[[Coroutine[Any, Any, T]], T]:
+    """``asyncio.run`` on a thread of its own: the session's Playwright keeps an event
+    loop running on the main thread, where ``asyncio.run`` refuses to start."""
+
+    def run(coro: Coroutine[Any, Any, T], timeout: float = 120) -> T:
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, coro).result(timeout)
+
+    return run

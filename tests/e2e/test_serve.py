@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import importlib.util
 import json
@@ -13,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +61,8 @@ def test_the_server_answers_on_one_port(server: tuple[subprocess.Popen[str], str
     assert httpx.get(url + "docs").status_code == 200
 
 
-def test_the_load_bench_client_frames_every_reply(server: tuple[subprocess.Popen[str], str]) -> None:
+def test_the_load_bench_client_frames_every_reply(server: tuple[subprocess.Popen[str], str],
+                                                  run_async: Any) -> None:
     """bench_load's figures are only as good as its client's framing of replies."""
     _, url = server
     client = _load_client()
@@ -79,9 +78,7 @@ def test_the_load_bench_client_frames_every_reply(server: tuple[subprocess.Popen
             await conn.close()
         return status, body, tally
 
-    # on a thread of its own: the session's Playwright keeps an event loop on this one
-    with ThreadPoolExecutor(1) as thread:
-        status, body, tally = thread.submit(asyncio.run, exercise()).result(timeout=60)
+    status, body, tally = run_async(exercise())
     expected = httpx.post(url + "api/graph", json={"source": QUICK}, timeout=60).json()
     assert status == 200 and json.loads(gzip.decompress(body)) == expected
     assert set(tally.statuses) == {200, 400}

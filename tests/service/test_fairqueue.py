@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from gradtrace.service.fairqueue import FairQueue, LineFull
 
 
-def test_clients_take_turns_in_the_order_they_arrived() -> None:
+def test_clients_take_turns_in_the_order_they_arrived(run_async: Any) -> None:
     async def scenario() -> list[str]:
         queue: FairQueue[str] = FairQueue(per_client=10)
         for i in range(4):
@@ -19,10 +20,10 @@ def test_clients_take_turns_in_the_order_they_arrived() -> None:
         queue.put_nowait("b1", "10.0.0.2")
         return [(await queue.get())[1] for _ in range(7)]
 
-    assert asyncio.run(scenario()) == ["flood0", "b0", "c0", "flood1", "b1", "flood2", "flood3"]
+    assert run_async(scenario()) == ["flood0", "b0", "c0", "flood1", "b1", "flood2", "flood3"]
 
 
-def test_a_client_that_comes_back_joins_at_the_end() -> None:
+def test_a_client_that_comes_back_joins_at_the_end(run_async: Any) -> None:
     async def scenario() -> list[str]:
         queue: FairQueue[str] = FairQueue(per_client=10)
         queue.put_nowait("a0", "a")
@@ -32,10 +33,10 @@ def test_a_client_that_comes_back_joins_at_the_end() -> None:
         queue.put_nowait("a1", "a")
         return [first, (await queue.get())[1], (await queue.get())[1]]
 
-    assert asyncio.run(scenario()) == ["a0", "b0", "a1"]
+    assert run_async(scenario()) == ["a0", "b0", "a1"]
 
 
-def test_the_client_with_fewer_jobs_running_goes_first() -> None:
+def test_the_client_with_fewer_jobs_running_goes_first(run_async: Any) -> None:
     async def scenario() -> list[tuple[str | None, str]]:
         queue: FairQueue[str] = FairQueue(per_client=10)
         queue.put_nowait("a0", "a")
@@ -48,10 +49,10 @@ def test_the_client_with_fewer_jobs_running_goes_first() -> None:
         taken += [await queue.get(), await queue.get()]
         return taken
 
-    assert asyncio.run(scenario()) == [("a", "a0"), ("b", "b0"), (None, "local0"), ("a", "a1")]
+    assert run_async(scenario()) == [("a", "a0"), ("b", "b0"), (None, "local0"), ("a", "a1")]
 
 
-def test_a_full_line_refuses_only_its_own_client() -> None:
+def test_a_full_line_refuses_only_its_own_client(run_async: Any) -> None:
     async def scenario() -> FairQueue[str]:
         queue: FairQueue[str] = FairQueue(per_client=2)
         queue.put_nowait("a0", "a")
@@ -65,10 +66,10 @@ def test_a_full_line_refuses_only_its_own_client() -> None:
         assert queue.qsize() == 8 and queue.waiting("a") == 2
         return queue
 
-    assert asyncio.run(scenario()).qsize() == 8
+    assert run_async(scenario()).qsize() == 8
 
 
-def test_get_waits_for_a_job() -> None:
+def test_get_waits_for_a_job(run_async: Any) -> None:
     async def scenario() -> str:
         queue: FairQueue[str] = FairQueue(per_client=1)
         waiter = asyncio.ensure_future(queue.get())
@@ -77,4 +78,4 @@ def test_get_waits_for_a_job() -> None:
         queue.put_nowait("late", "a")
         return (await asyncio.wait_for(waiter, 1))[1]
 
-    assert asyncio.run(scenario()) == "late"
+    assert run_async(scenario()) == "late"

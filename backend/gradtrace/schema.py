@@ -111,7 +111,8 @@ class OpNode(_Model):
     kind: Literal["op"] = "op"
     op: str = Field(description="autograd node class name, e.g. PowBackward0, AccumulateGrad")
     label: str = Field(description="readable name: pow, mul, matmul, accumulate")
-    sequence_nr: int | None = None
+    sequence_nr: int | None = Field(None, description="torch's creation number of the node, counted "
+                                    "from the graph's first op (0): the order the ops ran")
     num_outputs: int = 1
     variable: str | None = Field(None, description="AccumulateGrad: the leaf tensor node id")
     saved: list[SavedValue] = Field(default_factory=list)

@@ -101,3 +101,23 @@ def test_errors_stay_gradtrace_errors() -> None:
         gradtrace.trace_source("import os\n")
     with pytest.raises(GradtraceError):
         gradtrace.trace_source("x = torch.ones(2) @ torch.ones(3)\n")
+
+
+def test_the_same_program_gives_the_same_json_on_a_used_thread() -> None:
+    """A worker runs every program on one thread, where torch's node numbering goes on
+    from the last program: the graph must not show it."""
+    from gradtrace.export import to_json_bytes
+    from gradtrace.tracer import on_big_stack
+
+    source = "x = torch.tensor(2.0, requires_grad=True)\ng = x**2\ny = 3*g + 1\ny.backward()\n"
+
+    def twice() -> list[bytes]:
+        torch.ones(3, requires_grad=True).mul(2).sum()  # advance this thread's numbering
+        return [to_json_bytes(gradtrace.trace_source(source)) for _ in range(2)]
+
+    first, second = on_big_stack(twice)
+    assert first == second
+    assert first == to_json_bytes(gradtrace.trace_source(source))  # and as on a fresh thread
+    numbers = sorted(n["sequence_nr"] for n in gradtrace.trace_source(source)["nodes"]
+                     if n.get("sequence_nr") is not None)
+    assert numbers[0] == 0 and numbers == sorted(set(numbers))

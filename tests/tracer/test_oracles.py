@@ -4,8 +4,8 @@
 - the autograd nodes and edges equal those of an independent ``next_functions`` walk;
 - the op nodes and edges equal those in ``torchviz.make_dot``'s graph.
 
-Ops are matched by ``sequence_nr`` (unique per node in one thread) and
-AccumulateGrad nodes by the name of their leaf.
+Ops are matched by ``sequence_nr`` (unique per node in one thread; counted, like
+ours, from the graph's first op) and AccumulateGrad nodes by the name of their leaf.
 """
 
 from __future__ import annotations
@@ -33,10 +33,14 @@ steps_strategy = st.lists(
 Key = tuple[str, Any]
 
 
-def _key(fn: Any, names: dict[int, str]) -> Key:
+def _key(fn: Any, names: dict[int, str], first: int = 0) -> Key:
     if type(fn).__name__ == "AccumulateGrad":
         return ("acc", names[id(fn.variable)])
-    return ("op", fn._sequence_nr())
+    return ("op", fn._sequence_nr() - first)
+
+
+def _first(fns: list[Any]) -> int:
+    return min((fn._sequence_nr() for fn in fns if type(fn).__name__ != "AccumulateGrad"), default=0)
 
 
 Walked = tuple[Counter[Key], Counter[Any], list[Any]]
@@ -44,8 +48,6 @@ Walked = tuple[Counter[Key], Counter[Any], list[Any]]
 
 def independent_walk(out: torch.Tensor, names: dict[int, str]) -> Walked:
     """Node classes and edges (consumer, input_nr, producer, output_nr) straight from torch."""
-    nodes: Counter[Key] = Counter()
-    edges: Counter[Any] = Counter()
     seen: set[Any] = set()
     keep: list[Any] = []
     stack = [out.grad_fn]
@@ -55,21 +57,26 @@ def independent_walk(out: torch.Tensor, names: dict[int, str]) -> Walked:
             continue
         seen.add(fn)
         keep.append(fn)
-        nodes[(*_key(fn, names), type(fn).__name__)] += 1
-        for i, (child, nr) in enumerate(fn.next_functions):
-            if child is not None:
-                edges[(_key(fn, names), i, _key(child, names), nr)] += 1
-                stack.append(child)
+        stack.extend(child for child, _nr in fn.next_functions if child is not None)
+    first = _first(keep)
+    nodes: Counter[Key] = Counter((*_key(fn, names, first), type(fn).__name__) for fn in keep)
+    edges: Counter[Any] = Counter(
+        (_key(fn, names, first), i, _key(child, names, first), nr)
+        for fn in keep
+        for i, (child, nr) in enumerate(fn.next_functions)
+        if child is not None
+    )
     return nodes, edges, keep
 
 
 def our_structure(graph: dict[str, Any]) -> tuple[Counter[Key], Counter[Any]]:
     by_id = {n["id"]: n for n in graph["nodes"]}
+    first = min((n["sequence_nr"] for n in graph["nodes"] if n.get("sequence_nr") is not None), default=0)
 
     def op_key(op: dict[str, Any]) -> Key:
         if op["op"] == "AccumulateGrad":
             return ("acc", by_id[op["variable"]]["name"])
-        return ("op", op["sequence_nr"])
+        return ("op", op["sequence_nr"] - first)  # from the first op of the part compared
 
     nodes = Counter((*op_key(n), n["op"]) for n in graph["nodes"] if n["kind"] == "op")
     edges: Counter[Any] = Counter()
@@ -151,7 +158,7 @@ def test_op_nodes_and_edges_equal_torchviz(steps: list[Step], seed: int) -> None
     params = _names(leaves)
     names = {id(t): n for n, t in params.items()}
     _n, _e, keep = independent_walk(out, names)  # holds the nodes so their ids stay theirs
-    fn_keys = {str(id(fn)): _key(fn, names) for fn in keep}
+    fn_keys = {str(id(fn)): _key(fn, names, _first(keep)) for fn in keep}
     dot = torchviz.make_dot(out, params=params)
     viz_nodes = Counter(
         fn_keys[m.group(1)] for line in dot.body if (m := _NODE.match(line)) and m.group(1) in fn_keys

@@ -175,13 +175,14 @@ class GraphBuilder:
         looked for when the forward was recorded (``gradtrace.trace`` records none).
         """
         op_ids, append, detail = self.op_ids, self.nodes.append, self.detail
+        first = self._first_sequence_nr() if detail else 0
         find_place = self._place if self.s.ops else None
         for node in self.walked:
             cls = type(node)
             name, label = _NAMES.get(cls) or _names(cls)
             op: Dict = {"id": op_ids[node], "kind": "op", "op": name, "label": label}
             if detail and cls is not ACCUMULATE:  # forward_order has the order anyway
-                op["sequence_nr"] = node._sequence_nr()
+                op["sequence_nr"] = node._sequence_nr() - first
             place = find_place(node) if find_place is not None else _NO_PLACE
             if place[0] is not None:
                 op["span"] = place[0]
@@ -445,6 +446,11 @@ class GraphBuilder:
             if tid is not None:
                 out[name] = tid
         return out
+
+    def _first_sequence_nr(self) -> int:
+        """torch numbers autograd nodes per thread, from wherever that thread's count stands:
+        counted from the graph's first op, the same program gets the same numbers anywhere."""
+        return min((n._sequence_nr() for n in self.walked if type(n) is not ACCUMULATE), default=0)
 
     def _forward_order(self) -> list[str]:
         ops = [(n._sequence_nr(), self.op_ids[n]) for n in self.walked if not is_accumulate(n)]

@@ -88,8 +88,8 @@ def _descendants(pid: int) -> list[int]:
 
 
 @contextmanager
-def local_server(workers: int) -> Iterator[tuple[str, int]]:
-    cmd = [sys.executable, "-m", "gradtrace", "serve", "--port", "0", "--workers", str(workers)]
+def local_server(workers: int, *flags: str) -> Iterator[tuple[str, int]]:
+    cmd = [sys.executable, "-m", "gradtrace", "serve", "--port", "0", "--workers", str(workers), *flags]
     proc = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None

@@ -69,8 +69,10 @@ class Connection:
         self.writer = writer
 
     @classmethod
-    async def open(cls, host: str, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection(host, port, limit=1 << 24)
+    async def open(cls, host: str, port: int, local_host: str | None = None) -> Connection:
+        """``local_host`` (e.g. 127.0.0.7) makes this connection a client of its own."""
+        local = (local_host, 0) if local_host else None
+        reader, writer = await asyncio.open_connection(host, port, limit=1 << 24, local_addr=local)
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

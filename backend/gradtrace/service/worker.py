@@ -48,11 +48,12 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     limits = Limits(**config.limits)
     devices, cuda_active = _prepare(config)
     enforced = _harden(limits, config, cuda_active) if config.harden else ["none (turned off)"]
+    from gradtrace.tracer import frozen_by_owner, on_big_stack  # torch: the worker's, not the parent's
+
     gc.freeze()  # start-up objects never need collecting: keeps per-program gc cheap
+    frozen_by_owner()
     conn.send_bytes(encode_reply({"ready": True, "pid": os.getpid(), "devices": devices,
                                   "enforced": enforced}))
-    from gradtrace.tracer import on_big_stack  # torch: imported by the worker, not by the parent
-
     on_big_stack(_serve, conn, config, limits)
 
 

@@ -6,7 +6,7 @@ backward pass (a hook on each autograd node); ``Capture.graph(output)`` walks
 ``trace_tensor(output)`` does it for a tensor made without a capture.
 """
 
-from gradtrace.tracer.capture import BackwardMode, Capture, capture, trace_tensor
+from gradtrace.tracer.capture import BackwardMode, Capture, capture, frozen_by_owner, trace_tensor
 from gradtrace.tracer.stack import on_big_stack
 
-__all__ = ["BackwardMode", "Capture", "capture", "on_big_stack", "trace_tensor"]
+__all__ = ["BackwardMode", "Capture", "capture", "frozen_by_owner", "on_big_stack", "trace_tensor"]

@@ -115,7 +115,7 @@ class WorkerPool:
         self._config = WorkerConfig(limits=limits.to_dict(), threads=settings.threads,
                                     workers=settings.workers, use_cuda=_wants_cuda(settings), harden=harden)
         self._slots = [_Slot(i) for i in range(settings.workers)]
-        self._queue: FairQueue[_Item] = FairQueue(settings.client_queue)
+        self._queue: FairQueue[_Item] = FairQueue(settings.client_queue, settings.client_worker_cap())
         self._threads = ThreadPoolExecutor(settings.workers * 2 + 2, thread_name_prefix="gradtrace-pipe")
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Event()

@@ -56,6 +56,9 @@ class Settings:
     queue: int = _opt("requests waiting for a worker before new ones get 503", int, default=64)
     client_queue: int = _opt("requests one client (IP address) may have waiting; past it 429 "
                              "(clients on this machine share one uncapped line)", int, default=16)
+    client_workers: int = _opt("workers one client (IP address) may hold at once; 0: all but one "
+                               "(raise it when a whole class reaches the server from one address)",
+                               int, default=0)
     timeout: float = _opt("wall-clock seconds one program may run; the worker is killed past it", float,
                           default=DEFAULT_LIMITS.wall_seconds)
     memory_mb: int = _opt("memory budget of a worker in MiB, on top of what torch itself takes", int,
@@ -89,6 +92,7 @@ class Settings:
             "port": 0 <= self.port <= 65535,
             "workers": 1 <= self.workers <= 256,
             "client_queue": self.client_queue >= 1,
+            "client_workers": self.client_workers >= 0,
             "threads": 1 <= self.threads <= 256,
             "queue": self.queue >= 0,
             "timeout": 0 < self.timeout <= 3600,
@@ -136,6 +140,10 @@ class Settings:
     def limits(self) -> Limits:
         """The program limits, with the server's wall clock and memory budget."""
         return DEFAULT_LIMITS.with_overrides(wall_seconds=self.timeout, memory_mb=self.memory_mb)
+
+    def client_worker_cap(self) -> int:
+        """Workers one client may hold: ``--client-workers``, else all but one (at least 1)."""
+        return self.client_workers or max(1, self.workers - 1)
 
     def allowed_devices(self) -> tuple[str, ...]:
         """``("all",)`` or the listed device names, lower-cased."""

@@ -26,28 +26,17 @@ import asyncio
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import _run_loop, examples, local_server, wait_healthy
-from load_client import Connection, encode_post
+from load_client import Connection, Tally, encode_post
 
 # 2,000 traced backward passes: seconds of a worker, within every limit but the clock
 HEAVY = ("w = torch.randn(64, requires_grad=True)\nt = torch.randn(64)\nfor i in range(2000):\n"
          "    loss = ((w - t) ** 2).sum()\n    loss.backward()\n")
 STUDENTS, FLOOD, THINK = 10, 16, 0.25
-
-
-@dataclass
-class Seen:
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-
-    def add(self, status: int, seconds: float) -> None:
-        self.latencies.append(seconds)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
 class Seeds:
@@ -61,7 +50,7 @@ class Seeds:
         return self.next
 
 
-async def client_loop(conn: Connection, bodies: list[dict[str, object]], host: str, seen: Seen,
+async def client_loop(conn: Connection, bodies: list[dict[str, object]], host: str, seen: Tally,
                       stop: float, think: float, seeds: Seeds) -> None:
     i = 0
     while time.perf_counter() < stop:
@@ -73,11 +62,11 @@ async def client_loop(conn: Connection, bodies: list[dict[str, object]], host: s
         await asyncio.sleep(think if status != 429 else 0.5)
 
 
-async def phase(url: str, seconds: float, flood: bool, shared: bool) -> tuple[Seen, Seen]:
+async def phase(url: str, seconds: float, flood: bool, shared: bool) -> tuple[Tally, Tally]:
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     hostport, seeds = f"{host}:{port}", Seeds()
-    students, flooder = Seen(), Seen()
+    students, flooder = Tally(), Tally()
     student_conns = [await Connection.open(host, port, "127.0.0.1" if shared else f"127.0.0.{10 + k}")
                      for k in range(STUDENTS)]
     flood_conns = [await Connection.open(host, port, "127.0.0.1" if shared else "127.0.0.9")
@@ -92,7 +81,7 @@ async def phase(url: str, seconds: float, flood: bool, shared: bool) -> tuple[Se
     return students, flooder
 
 
-def row(name: str, students: Seen, flooder: Seen) -> str:
+def row(name: str, students: Tally, flooder: Tally) -> str:
     lat = sorted(students.latencies)
     cuts = statistics.quantiles(lat, n=100) if len(lat) > 1 else lat * 99
     other = sum(v for k, v in students.statuses.items() if k not in (200, 400))

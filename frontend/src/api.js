@@ -16,12 +16,21 @@ export class ProgramError extends Error {
   }
 }
 
-/** The server is overloaded (429/503); retryAfter is in seconds. */
+/**
+ * The server is overloaded (503), or this computer sent too much (429); retryAfter is in
+ * seconds, code the server's (e.g. service_rate_limited, service_client_busy).
+ */
 export class BusyError extends Error {
-  constructor(retryAfter) {
+  constructor(retryAfter, code = null) {
     super('busy');
     this.name = 'BusyError';
     this.retryAfter = retryAfter;
+    this.code = code;
+  }
+
+  /** True when the cause is this computer's own requests, not the server's load. */
+  get fromThisComputer() {
+    return this.code === 'service_rate_limited' || this.code === 'service_client_busy';
   }
 }
 
@@ -50,10 +59,10 @@ async function request(path, init = {}) {
     throw new NetworkError(cause);
   }
   if (response.ok) return response;
-  if (response.status === 429 || response.status === 503) {
-    throw new BusyError(Number(response.headers.get('Retry-After')) || 5);
-  }
   const body = await response.json().catch(() => null);
+  if (response.status === 429 || response.status === 503) {
+    throw new BusyError(Number(response.headers.get('Retry-After')) || 5, body?.error?.code ?? null);
+  }
   if (response.status === 400 && body?.error) throw new ProgramError(body.error);
   const message = body?.error?.message || JSON.stringify(body?.detail ?? body ?? response.statusText);
   throw new RequestError(response.status, message);

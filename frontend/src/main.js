@@ -172,7 +172,7 @@ function showError(error) {
     }
     box.dataset.type = error.type;
   } else if (error instanceof BusyError) {
-    message.textContent = t('errorBusy', { seconds: error.retryAfter });
+    message.textContent = t(error.fromThisComputer ? 'errorTooMany' : 'errorBusy', { seconds: error.retryAfter });
     box.append(message);
   } else if (error instanceof NetworkError) {
     message.textContent = t('errorNetwork');

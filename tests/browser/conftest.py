@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +56,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) 
     raise RuntimeError("gradtrace serve did not become healthy")
 
 
-@pytest.fixture(scope="session")
-def server(chromium_path: Path) -> Iterator[str]:
-    """The base URL of a real ``gradtrace serve`` serving the built frontend."""
+@contextmanager
+def _serving(*flags: str, log_name: str = "server.log") -> Iterator[str]:
+    """A real ``gradtrace serve`` of the built frontend on a free port, with ``flags``."""
     _ensure_frontend_built()
     port = _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("wb")
+    log = (ARTIFACTS / log_name).open("wb")
     env = {**os.environ, "GRADTRACE_STATIC_DIR": str(DIST)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gradtrace", "serve", "--port", str(port)],
+        [sys.executable, "-m", "gradtrace", "serve", "--port", str(port), *flags],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -78,6 +79,21 @@ def server(chromium_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(chromium_path: Path) -> Iterator[str]:
+    """The base URL of a real ``gradtrace serve`` serving the built frontend."""
+    with _serving() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def strict_server(chromium_path: Path) -> Iterator[str]:
+    """A server that rate-limits this machine too: one program, then a minute's wait."""
+    flags = ("--workers", "1", "--rate-limit-localhost", "--rate-limit", "1", "--rate-burst", "1")
+    with _serving(*flags, log_name="strict-server.log") as url:
+        yield url
 
 
 @pytest.fixture

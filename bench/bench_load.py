@@ -129,9 +129,10 @@ async def level(url: str, bodies: list[dict[str, object]], clients: int, seconds
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     connections = [await Connection.open(host, port) for _ in range(clients)]
-    warm = [encode_post(host, "/api/graph", body) for body in bodies]
+    hostport = f"{host}:{port}"
+    warm = [encode_post(hostport, "/api/graph", body) for body in bodies]
     await asyncio.gather(*(c.request(warm[k % len(warm)]) for k, c in enumerate(connections)))
-    raw = requests_for(f"{host}:{port}", bodies, fresh, count=int(seconds * 5000))
+    raw = requests_for(hostport, bodies, fresh, count=int(seconds * 5000))
     began, cpu, mine = time.perf_counter(), tree_cpu_seconds(pid), time.process_time()
     tally = await drive(connections, raw, seconds)
     elapsed, cpu = time.perf_counter() - began, tree_cpu_seconds(pid) - cpu

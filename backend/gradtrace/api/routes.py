@@ -14,7 +14,7 @@ from gradtrace.api.lang import pick_lang
 from gradtrace.api.models import GraphRequest
 from gradtrace.api.responses import json_response, result_response
 from gradtrace.core.errors import GradtraceError
-from gradtrace.service import GraphService, Job, Overloaded, RateLimiter, Settings, WorkerPool
+from gradtrace.service import GraphService, Job, Overloaded, RateLimiter, Result, Settings, WorkerPool
 from gradtrace.service.formats import FORMATS
 
 router = APIRouter(prefix="/api")
@@ -33,7 +33,7 @@ _GRAPH_200 = {"description": "the graph JSON (JSON Schema at /api/schema)",
 @router.post("/graph", response_class=Response, responses={200: _GRAPH_200, **_ERRORS})
 async def graph(body: GraphRequest, request: Request) -> Response:
     """Run the program and return its autograd graph."""
-    result = await request.app.state.graphs.run(await _job(body, request, "json"), _line(request))
+    result = await _run(body, request, "json")
     return result_response(request, result)
 
 
@@ -43,7 +43,7 @@ async def export(
     format: Literal["json", "dot", "graphml", "node-link"] = Query("json", description="output format"),
 ) -> Response:
     """Run the program and return its graph as JSON, Graphviz DOT, GraphML or node-link JSON."""
-    result = await request.app.state.graphs.run(await _job(body, request, format), _line(request))
+    result = await _run(body, request, format)
     return result_response(request, result, filename=f"gradtrace.{FORMATS[format].extension}")
 
 
@@ -91,28 +91,25 @@ async def not_found(path: str, request: Request) -> Response:
                          status=404)
 
 
+async def _run(body: GraphRequest, request: Request, fmt: str) -> Result:
+    """The rate limit, then the program's result, run in its client's line if it must run
+    (see service.fairqueue); clients this machine does not tell apart share one line."""
+    limiter: RateLimiter = request.app.state.limiter
+    client = request.client.host if request.client else None
+    wait = limiter.check(client or "unknown")
+    if wait:
+        raise RateLimited(wait)
+    line = None if client is None or limiter.exempt(client) else client
+    graphs: GraphService = request.app.state.graphs
+    return await graphs.run(await _job(body, request, fmt), line)
+
+
 async def _job(body: GraphRequest, request: Request, fmt: str) -> Job:
-    _check_rate(request)
     lang = pick_lang(body.lang, request.headers.get("accept-language"))
     device = await _resolve_device(request, body.device, lang)
     seed = 0 if body.seed is None else body.seed
     return Job(source=body.source, device=device, output=body.output, backward=body.backward,
                seed=seed, format=fmt, lang=lang)
-
-
-def _line(request: Request) -> str | None:
-    """Whose line a program waits in: its client's address (see service.fairqueue)."""
-    limiter: RateLimiter = request.app.state.limiter
-    client = request.client.host if request.client else None
-    return None if client is None or limiter.exempt(client) else client
-
-
-def _check_rate(request: Request) -> None:
-    limiter: RateLimiter = request.app.state.limiter
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.check(client)
-    if wait:
-        raise RateLimited(wait)
 
 
 async def _devices(request: Request) -> list[dict[str, Any]]:

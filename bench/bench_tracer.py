@@ -6,11 +6,13 @@ inside ``gradtrace.capture()`` (every intermediate value); forward +
 ``torchviz.make_dot(...).source`` + backward. Then the ratios, the JSON bytes per
 autograd node and per JSON node (one entry of ``nodes``), and whether each target
 is met. Every variant runs on the same graphs, on one thread, after one untimed
-warm-up call, with the leaves' ``.grad`` reset before each call (so no variant pays
-for, or saves on, accumulating into an existing gradient), and each timing lasts
-until what the call handed the tracer's reaper thread is freed (charged to it, not
-to the next call). Everything runs on a big-stack thread (torchviz recurses, and
-deep graphs are freed recursively).
+warm-up call; the variants are timed in turns (bare, trace, capture, torchviz, and
+again), so that a shared machine's slow spells fall on all of them alike; the
+leaves' ``.grad`` is reset before each call (so no variant pays for, or saves on,
+accumulating into an existing gradient), and each timing lasts until what the call
+handed the tracer's reaper thread is freed (charged to it, not to the next call).
+Everything runs on a big-stack thread (torchviz recurses, and deep graphs are freed
+recursively).
 
 Targets (``trace`` = forward + ``gradtrace.trace`` + JSON; ``capture`` the same in a
 ``with gradtrace.capture()`` block, the web app's path):
@@ -18,7 +20,10 @@ Targets (``trace`` = forward + ``gradtrace.trace`` + JSON; ``capture`` the same 
   - trace / torchviz < 1 at every size;
   - JSON bytes per JSON node < 400, judged on the capture's JSON (the larger one).
 
-    .venv/bin/python bench/bench_tracer.py [--sizes 1000,10000,50000] [--repeat 5] [--cpu]
+    .venv/bin/python bench/bench_tracer.py [--sizes 1000,10000,50000] [--repeat 5] [--cpu] [--objects]
+
+``--objects`` also times hooks and our JSON's objects alone (see ``objects_only``):
+how much of trace's time goes to deciding the JSON, and how much to its size.
 """
 
 from __future__ import annotations
@@ -32,14 +37,18 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
+import orjson
 import torch
 
 from gradtrace.export import to_json_bytes
 from gradtrace.pipeline import capture, trace
 from gradtrace.tracer import on_big_stack
+from gradtrace.tracer.hooks import plain_hooks
 from gradtrace.tracer.stack import release_on_big_stack
+from gradtrace.tracer.walk import Walk
 
 Build = Callable[[], torch.Tensor]
 
@@ -106,6 +115,27 @@ def ours_capture(build: Build) -> int:
     return len(to_json_bytes(cap.trace(out).data))
 
 
+def objects_only(build: Build) -> int:
+    """What hooks and our JSON's objects alone cost (``--objects``), to tell where trace's time goes.
+
+    The forward, the walk, a C-level pre-hook on every node that keeps the node and its
+    gradient (the order and the values, with no Python run per node), backward; then
+    the objects of the JSON ``trace`` made for this graph, rebuilt at C speed by
+    ``orjson.loads``, dumped and freed. None of the work of deciding what the JSON says
+    (lookups, summaries). When trace costs about this much, what is left to cut is the
+    number of objects the JSON has, not the work of filling them in.
+    """
+    out = build()
+    nodes = Walk(1 << 30).add([out.grad_fn])
+    ran: dict[object, object] = {}
+    with plain_hooks():
+        for node in nodes:
+            node.register_prehook(partial(dict.__setitem__, ran, node))
+    out.backward()
+    data = orjson.loads(build.reference)  # type: ignore[attr-defined]
+    return len(orjson.dumps(data))
+
+
 def json_size(build: Build) -> tuple[int, int]:
     """Bytes of the capture's JSON, and how many nodes (tensors and ops) it lists."""
     with capture() as cap:
@@ -144,19 +174,30 @@ def settle() -> None:
     done.wait(timeout=60)
 
 
-def median_time(fn: Callable[[Build], object], build: Build, repeat: int) -> float:
+def timed(fn: Callable[[Build], object], build: Build) -> float:
     reset(build)
-    fn(build)  # warm-up: first-call caches, allocator
+    gc.collect()
+    start = CLOCK()
+    fn(build)
     settle()
-    times = []
-    for _ in range(repeat):
+    return CLOCK() - start
+
+
+def median_times(fns: list[Callable[[Build], object]], build: Build, repeat: int) -> list[float]:
+    """The median time of each variant, timed in turns (one of each, ``repeat`` times).
+
+    In turns, not one variant's repeats after another's: a shared machine's slow
+    spells (seconds long) then fall on every variant alike instead of on one of them.
+    """
+    for fn in fns:  # warm-up: first-call caches, allocator
         reset(build)
-        gc.collect()
-        start = CLOCK()
         fn(build)
         settle()
-        times.append(CLOCK() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, spent in zip(fns, times, strict=True):
+            spent.append(timed(fn, build))
+    return [statistics.median(spent) for spent in times]
 
 
 def count_nodes(build: Build) -> int:
@@ -181,7 +222,7 @@ class Row(NamedTuple):
     bytes_per_json_node: float
 
 
-def run(sizes: list[int], repeat: int) -> None:
+def run(sizes: list[int], repeat: int, with_objects: bool) -> None:
     sys.setrecursionlimit(1_000_000)  # torchviz's make_dot recurses once per node
     torch.set_num_threads(1)  # tiny tensors: threads only add noise on a shared machine
     warnings.simplefilter("ignore")
@@ -196,10 +237,12 @@ def run(sizes: list[int], repeat: int) -> None:
         for n in sizes:
             build = make(n)
             nodes = count_nodes(build)
-            t_bare = median_time(bare, build, repeat)
-            t_ours = median_time(ours, build, repeat)
-            t_cap = median_time(ours_capture, build, repeat)
-            t_viz = median_time(torchviz_dot, build, repeat)
+            variants = [bare, ours, ours_capture, torchviz_dot]
+            if with_objects:
+                reset(build)
+                build.reference = to_json_bytes(trace(build()).data)  # type: ignore[attr-defined]
+                variants.append(objects_only)
+            t_bare, t_ours, t_cap, t_viz, *t_objects = median_times(variants, build, repeat)
             size, json_nodes = json_size(build)
             rows.append(Row(name, nodes, t_bare, t_ours, t_cap, t_viz, size / json_nodes))
             print(
@@ -208,6 +251,13 @@ def run(sizes: list[int], repeat: int) -> None:
                 f"{size / nodes:>8.0f}{size / json_nodes:>8.0f}",
                 flush=True,
             )
+            if t_objects:
+                objects = t_objects[0]
+                print(
+                    f"{'':<16}hooks+objects {objects:.3f}: /viz {objects / t_viz:.2f}, "
+                    f"/bare {objects / t_bare:.2f}; trace / this {t_ours / objects:.2f}",
+                    flush=True,
+                )
     report_targets(rows)
 
 
@@ -237,11 +287,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cpu", action="store_true", help="time CPU seconds (for shared machines)")
+    parser.add_argument("--objects", action="store_true", help="also time hooks + JSON objects alone")
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.cpu else time.perf_counter
     sizes = [int(s) for s in args.sizes.split(",")]
-    on_big_stack(run, sizes, args.repeat)
+    on_big_stack(run, sizes, args.repeat, args.objects)
 
 
 if __name__ == "__main__":

@@ -32,10 +32,6 @@ def op_label(op: str) -> str:
 ACCUMULATE = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]
 
 
-def is_accumulate(node: Node) -> bool:
-    return type(node) is ACCUMULATE
-
-
 def output_meta(node: Node) -> list[tuple[list[int], str, str] | None]:
     """(shape, dtype, device) of each output, known even for outputs no Python code saw."""
     metas = getattr(node, "_input_metadata", None)

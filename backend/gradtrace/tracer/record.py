@@ -65,10 +65,6 @@ class PassRecord:
     fired: list[tuple[Node, tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=list)
     leaf_grads: dict[Node, torch.Tensor] = field(default_factory=dict)
 
-    @property
-    def order(self) -> list[Node]:
-        return [node for node, _, _ in self.fired]
-
 
 @dataclass
 class State:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -103,16 +103,18 @@ class Summaries:
         return summary
 
     def flush(self, detail: Detail = FULL) -> None:
-        groups: dict[tuple[Any, ...], Pending] = {}
+        groups: dict[tuple[Any, ...], _Group] = {}
         find = groups.get
-        for item in self._pending:
-            t = item[0]
+        for t, summary, describe in self._pending:
             key = (t.shape, t.dtype, t.device)
             group = find(key)
             if group is None:
-                groups[key] = [item]
-            else:
-                group.append(item)
+                group = groups[key] = _Group([], [], [])
+            if summary is not None:
+                group.tensors.append(t)
+                group.summaries.append(summary)
+            if describe is not None:
+                group.described.append(describe)
         self._pending = []
         self.made = {}
         with torch.no_grad():
@@ -120,30 +122,44 @@ class Summaries:
                 _fill_group(list(shape), dtype, device_name(device), group, detail)
 
 
-def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: Pending, detail: Detail) -> None:
+class _Group(NamedTuple):
+    """Tensors of one shape, dtype and device: the summarized, their summaries, and the
+    tensor nodes that take their shape, dtype and device from them."""
+
+    tensors: list[torch.Tensor]
+    summaries: list[Summary]
+    described: list[dict[str, Any]]
+
+
+def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group, detail: Detail) -> None:
     numel = math.prod(shape)
     name = dtype_name(dtype)
-    summaries: list[Summary] = []
-    for _, summary, describe in group:
-        if summary is not None:
-            summary["shape"], summary["dtype"], summary["numel"] = shape, name, numel
-            summaries.append(summary)
-        if describe is not None:
-            describe["shape"], describe["dtype"], describe["device"] = shape, name, device
-    if not summaries or not _readable(group[0][0]):
+    for node in group.described:
+        node["shape"], node["dtype"], node["device"] = shape, name, device
+    tensors, summaries = group.tensors, group.summaries
+    if not tensors:
         return
-    tensors = [t for t, summary, _d in group if summary is not None]
-    if numel == 0:
-        empty = tensors[0].detach().cpu().tolist()  # [] or [[], []]: the shape, as lists
-        for summary in summaries:
-            summary["data"] = empty
+    if numel == 0 or not _readable(tensors[0]):
+        _fill_without_values(tensors[0], shape, name, numel, summaries)
         return
     stacked = _stack(tensors, shape, dtype)
     if numel <= detail.cap:
         for summary, value in zip(summaries, _values(stacked, dtype), strict=True):
-            summary["data"] = value
+            summary["shape"], summary["dtype"], summary["numel"], summary["data"] = shape, name, numel, value
         return
-    _fill_large(stacked.reshape(len(tensors), numel), shape, summaries, detail)
+    _fill_large(stacked.reshape(len(tensors), numel), shape, name, summaries, detail)
+
+
+def _fill_without_values(
+    first: torch.Tensor, shape: list[int], name: str, numel: int, summaries: list[Summary]
+) -> None:
+    """Empty tensors ship their shape as nested lists (``[]``, ``[[], []]``); sparse,
+    complex and meta tensors ship no data at all."""
+    empty = first.detach().cpu().tolist() if _readable(first) else None
+    for summary in summaries:
+        summary["shape"], summary["dtype"], summary["numel"] = shape, name, numel
+        if empty is not None:
+            summary["data"] = empty
 
 
 def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) -> torch.Tensor:
@@ -167,7 +183,9 @@ def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:
     return values if bool(torch.isfinite(x).all()) else clean(values)
 
 
-def _fill_large(flat: torch.Tensor, shape: list[int], summaries: list[Summary], detail: Detail) -> None:
+def _fill_large(
+    flat: torch.Tensor, shape: list[int], name: str, summaries: list[Summary], detail: Detail
+) -> None:
     """Head, statistics (over the finite values) and, for 2-D, a heatmap grid; all rows at once."""
     heads = _values(flat[:, : detail.head], flat.dtype)
     x = flat.double()
@@ -175,7 +193,9 @@ def _fill_large(flat: torch.Tensor, shape: list[int], summaries: list[Summary], 
     finite = torch.isfinite(x)
     # The usual case, all finite, needs no masks and no counts: the same numbers, sooner.
     stats = _finite_stats(x, flat.dtype) if bool(finite.all()) else _masked_stats(x, finite, flat.dtype)
+    numel = flat.shape[1]
     for i, (summary, head, stat) in enumerate(zip(summaries, heads, stats, strict=True)):
+        summary["shape"], summary["dtype"], summary["numel"] = shape, name, numel
         summary["head"] = head
         summary["stats"] = stat
         if grids is not None:

@@ -10,7 +10,7 @@ program always gets the same ids.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -182,7 +182,6 @@ class GraphBuilder:
         op_ids, append, detail = self.op_ids, self.nodes.append, self.detail
         first = self._first_sequence_nr() if detail else 0
         find_place = self._place if self.s.ops else None
-        outputs, leaf, get_slots = self._output_maker(), self._leaf_maker(), needed.get
         for node in self.walked:
             cls = type(node)
             name, label = _NAMES.get(cls) or _names(cls)
@@ -198,11 +197,11 @@ class GraphBuilder:
                 self._op_detail(node, op)
             append(op)
             if cls is ACCUMULATE:
-                leaf(node, op, place)
+                self._leaf(node, op, place)
             else:
-                slots = get_slots(node)
+                slots = needed.get(node)
                 if slots:
-                    outputs(node, op, slots, place)
+                    self._outputs(node, op, slots, place)
 
     def _op_detail(self, node: Node, op: Dict) -> None:
         """Small graphs: saved tensors and the gradient lists the node's hook saw."""
@@ -226,120 +225,102 @@ class GraphBuilder:
         self.places[node] = place
         return place
 
-    def _output_maker(self) -> Callable[[Node, Dict, set[int], Place], None]:
-        """``outputs(node, op, slots, place)``: the tensors a node made, known from the
-        forward, else from its gradient or metadata. A closure, so that the build's
-        lookups are made once, not once per node."""
+    def _outputs(self, node: Node, op: Dict, slots: set[int], place: Place) -> None:
+        """The tensors a node made: known from the forward, else from its gradient or metadata."""
+        grads = self.grads.get(node)
+        go = grads[1] if grads is not None else ()
+        if len(slots) > 1 or 0 not in slots:
+            op["num_outputs"] = max(len(output_meta(node)), max(slots) + 1)
+        span, module = place
+        op_id = op["id"]
         values, versions, names, add = self.s.values, self.s.versions, self.s.names, self.sm.add
-        detail, consumers, tensor_ids, grads_of = self.detail, self.consumers, self.tensor_ids, self.grads.get
-        output_key, output, numbers = self.output_key, self.output, self.tensor_numbers
-        append_node, append_edge, edges = self.nodes.append, self.edges.append, self.edges
-
-        def outputs(node: Node, op: Dict, slots: set[int], place: Place) -> None:
-            grads = grads_of(node)
-            go = grads[1] if grads is not None else ()
-            if len(slots) > 1 or 0 not in slots:
-                op["num_outputs"] = max(len(output_meta(node)), max(slots) + 1)
-            span, module = place
-            op_id = op["id"]
-            for slot in slots if len(slots) == 1 else sorted(slots):
-                key: Key = (node, slot)
-                value = values.get(key) if values else None
-                if value is not None and value._version != versions[key]:
-                    value = None  # changed in place by something we did not see: no stale numbers
-                is_output = key == output_key
-                if value is None and is_output:
-                    value = output
-                grad = go[slot] if slot < len(go) else None
-                name = names.get(key)
-                tid = f"t{next(numbers)}"
-                tensor_ids[key] = tid
-                t: Dict = {  # one literal: cheaper than a store per key on 50,000 tensors
-                    "id": tid,
-                    "kind": "tensor",
-                    "role": "output" if is_output else "intermediate",
-                    "shape": None,  # shape, dtype and device: set with the value's summary
-                    "dtype": None,
-                    "device": None,
-                    "requires_grad": True,
-                    "is_leaf": False,
-                    "grad_fn": op_id,
-                }
-                if name is not None:
-                    t["name"] = name
-                if slot:
-                    t["output_nr"] = slot
-                t["value"] = add(value, t) if value is not None else None
-                if grad is not None:
-                    # In a compact graph an unnamed intermediate's grad is its only input edge's
-                    # (the same tensor, so the same summary): left out, but it still describes t.
-                    if detail or is_output or name is not None or consumers.get(key, 0) != 1:
-                        t["grad"] = add(grad, t if value is None else None)
-                    elif value is None:
-                        add(grad, t)
-                elif value is None:
-                    t["shape"], t["dtype"], t["device"] = _describe(node, slot)
-                if span is not None:
-                    t["span"] = span
-                if module is not None:
-                    t["module"] = module
-                append_node(t)
-                edge: Dict = {"id": f"e{len(edges)}", "source": op_id, "target": tid, "kind": "output"}
-                if slot:
-                    edge["slot"] = slot
-                append_edge(edge)
-
-        return outputs
-
-    def _leaf_maker(self) -> Callable[[Node, Dict, Place], None]:
-        """``leaf(node, op, place)``: the leaf tensor behind an AccumulateGrad (a closure,
-        like ``_output_maker``)."""
-        s, add, grads_of, params = self.s, self.sm.add, self.grads.get, self.params
-        held, leaves, names, spans = s.held, s.leaves, s.names, s.spans
-        tensor_ids, numbers, edges = self.tensor_ids, self.tensor_numbers, self.edges
-        append_node, append_edge = self.nodes.append, self.edges.append
-
-        def leaf(node: Node, op: Dict, place: Place) -> None:
-            var: torch.Tensor = node.variable
-            key = id(var)
-            held[key] = var
-            known = leaves.get(key)
-            grads = grads_of(node)
-            grad = grads[1][0] if grads is not None and grads[1] else var.grad
-            param = params.get(key)
-            name = names.get(key) or param
-            tid = f"t{next(numbers)}"
+        detail, consumers, tensor_ids = self.detail, self.consumers, self.tensor_ids
+        for slot in slots if len(slots) == 1 else sorted(slots):
+            key: Key = (node, slot)
+            value = values.get(key)
+            if value is not None and value._version != versions[key]:
+                value = None  # changed in place by something we did not see: no stale numbers
+            is_output = key == self.output_key
+            if value is None and is_output:
+                value = self.output
+            grad = go[slot] if slot < len(go) else None
+            name = names.get(key)
+            tid = f"t{next(self.tensor_numbers)}"
             tensor_ids[key] = tid
-            op_id = op["id"]
-            t: Dict = {
+            t: Dict = {  # one literal: cheaper than a store per key on 50,000 tensors
                 "id": tid,
                 "kind": "tensor",
-                "name": name,
-                "role": "param" if param is not None or _is_parameter(var) else "leaf",
+                "role": "output" if is_output else "intermediate",
                 "shape": None,  # shape, dtype and device: set with the value's summary
                 "dtype": None,
                 "device": None,
                 "requires_grad": True,
-                "is_leaf": True,
+                "is_leaf": False,
                 "grad_fn": op_id,
-                "value": None,
             }
-            if name is None:
-                del t["name"]  # keeps the other keys' order
-            t["value"] = add(known[1] if known is not None else var, t)
+            if name is not None:
+                t["name"] = name
+            if slot:
+                t["output_nr"] = slot
+            t["value"] = add(value, t) if value is not None else None
             if grad is not None:
-                t["grad"] = add(grad)
-            span = spans.get(key)
+                # In a compact graph an unnamed intermediate's grad is its only input edge's
+                # (the same tensor, so the same summary): left out, but it still describes t.
+                if detail or is_output or name is not None or consumers.get(key, 0) != 1:
+                    t["grad"] = add(grad, t if value is None else None)
+                elif value is None:
+                    add(grad, t)
+            elif value is None:
+                t["shape"], t["dtype"], t["device"] = _describe(node, slot)
             if span is not None:
-                t["span"] = span.to_dict()
-            if place[1] is not None:
-                t["module"] = place[1]  # a parameter: the module its AccumulateGrad serves
-            append_node(t)
-            op["variable"] = tid
-            tensor_ids[(node, 0)] = tid  # consumers name a leaf by (its AccumulateGrad, 0)
-            append_edge({"id": f"e{len(edges)}", "source": op_id, "target": tid, "kind": "output"})
+                t["span"] = span
+            if module is not None:
+                t["module"] = module
+            self.nodes.append(t)
+            edge: Dict = {"id": f"e{len(self.edges)}", "source": op_id, "target": tid, "kind": "output"}
+            if slot:
+                edge["slot"] = slot
+            self.edges.append(edge)
 
-        return leaf
+    def _leaf(self, node: Node, op: Dict, place: Place) -> None:
+        s = self.s
+        var: torch.Tensor = node.variable
+        key = id(var)
+        s.held[key] = var
+        known = s.leaves.get(key)
+        grads = self.grads.get(node)
+        grad = grads[1][0] if grads is not None and grads[1] else var.grad
+        param = self.params.get(key)
+        name = s.names.get(key) or param
+        tid = f"t{next(self.tensor_numbers)}"
+        self.tensor_ids[key] = tid
+        t: Dict = {
+            "id": tid,
+            "kind": "tensor",
+            "name": name,
+            "role": "param" if param is not None or _is_parameter(var) else "leaf",
+            "shape": None,  # shape, dtype and device: set with the value's summary
+            "dtype": None,
+            "device": None,
+            "requires_grad": True,
+            "is_leaf": True,
+            "grad_fn": op["id"],
+            "value": None,
+        }
+        if name is None:
+            del t["name"]  # keeps the other keys' order
+        t["value"] = self.sm.add(known[1] if known is not None else var, t)
+        if grad is not None:
+            t["grad"] = self.sm.add(grad)
+        span = s.spans.get(key)
+        if span is not None:
+            t["span"] = span.to_dict()
+        if place[1] is not None:
+            t["module"] = place[1]  # a parameter: the module its AccumulateGrad serves
+        self.nodes.append(t)
+        op["variable"] = tid
+        self.tensor_ids[(node, 0)] = tid  # consumers name a leaf by (its AccumulateGrad, 0)
+        self.edges.append({"id": f"e{len(self.edges)}", "source": op["id"], "target": tid, "kind": "output"})
 
     def _all_inputs(self) -> None:
         """The input edges of every op, with the gradient that flowed back along each."""

@@ -4,8 +4,8 @@
 builds an ``OrderedDict`` and a ``RemovableHandle`` (a weakref, a global counter) per
 node: on a 50,000-node graph that costs more than the backward itself. While we
 register, ``plain_hooks()`` swaps in a function that stores the hook in a plain dict
-under our own key and hands that dict back as the "handle"; ``unhook`` takes our
-hook out again. The C++ side keeps one dict per node either way. If torch's
+under our own key and hands that dict back as the "handle"; ``unhook_all`` takes our
+hooks out again. The C++ side keeps one dict per node either way. If torch's
 internals differ (the attribute is missing), the stock path is used.
 """
 
@@ -47,18 +47,10 @@ def plain_hooks() -> Iterator[None]:
         mixin._register_hook = original  # type: ignore[union-attr]
 
 
-def unhook(handle: Any) -> None:
-    """Remove a hook registered with or without ``plain_hooks``."""
-    if isinstance(handle, dict):
-        handle.pop(_OURS, None)
-    else:
-        handle.remove()
-
-
 def unhook_all(handles: list[Any]) -> None:
-    """``unhook`` each handle; the plain ones (all of them, usually) without a call each."""
+    """Remove hooks registered with or without ``plain_hooks``."""
     for handle in handles:
         if type(handle) is dict:
             handle.pop(_OURS, None)
         else:
-            unhook(handle)
+            handle.remove()

@@ -137,29 +137,22 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group
     for node in group.described:
         node["shape"], node["dtype"], node["device"] = shape, name, device
     tensors, summaries = group.tensors, group.summaries
-    if not tensors:
+    base = {"shape": shape, "dtype": name, "numel": numel}
+    for summary in summaries:
+        summary.update(base)
+    if not tensors or not _readable(tensors[0]):  # sparse, complex, meta: no data
         return
-    if numel == 0 or not _readable(tensors[0]):
-        _fill_without_values(tensors[0], shape, name, numel, summaries)
+    if numel == 0:
+        empty = tensors[0].detach().cpu().tolist()  # [] or [[], []]: the shape, as lists
+        for summary in summaries:
+            summary["data"] = empty
         return
     stacked = _stack(tensors, shape, dtype)
     if numel <= detail.cap:
         for summary, value in zip(summaries, _values(stacked, dtype), strict=True):
-            summary["shape"], summary["dtype"], summary["numel"], summary["data"] = shape, name, numel, value
+            summary["data"] = value
         return
-    _fill_large(stacked.reshape(len(tensors), numel), shape, name, summaries, detail)
-
-
-def _fill_without_values(
-    first: torch.Tensor, shape: list[int], name: str, numel: int, summaries: list[Summary]
-) -> None:
-    """Empty tensors ship their shape as nested lists (``[]``, ``[[], []]``); sparse,
-    complex and meta tensors ship no data at all."""
-    empty = first.detach().cpu().tolist() if _readable(first) else None
-    for summary in summaries:
-        summary["shape"], summary["dtype"], summary["numel"] = shape, name, numel
-        if empty is not None:
-            summary["data"] = empty
+    _fill_large(stacked.reshape(len(tensors), numel), shape, summaries, detail)
 
 
 def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) -> torch.Tensor:
@@ -183,9 +176,7 @@ def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:
     return values if bool(torch.isfinite(x).all()) else clean(values)
 
 
-def _fill_large(
-    flat: torch.Tensor, shape: list[int], name: str, summaries: list[Summary], detail: Detail
-) -> None:
+def _fill_large(flat: torch.Tensor, shape: list[int], summaries: list[Summary], detail: Detail) -> None:
     """Head, statistics (over the finite values) and, for 2-D, a heatmap grid; all rows at once."""
     heads = _values(flat[:, : detail.head], flat.dtype)
     x = flat.double()
@@ -193,9 +184,7 @@ def _fill_large(
     finite = torch.isfinite(x)
     # The usual case, all finite, needs no masks and no counts: the same numbers, sooner.
     stats = _finite_stats(x, flat.dtype) if bool(finite.all()) else _masked_stats(x, finite, flat.dtype)
-    numel = flat.shape[1]
     for i, (summary, head, stat) in enumerate(zip(summaries, heads, stats, strict=True)):
-        summary["shape"], summary["dtype"], summary["numel"] = shape, name, numel
         summary["head"] = head
         summary["stats"] = stat
         if grids is not None:

@@ -16,6 +16,10 @@ from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 
 
 def limit_error(what: str, size: int | float, limit: int | float) -> GradtraceError:
+    """A limit reached ends the run: no more program code may run, ``finally`` blocks included."""
+    current = _STATE.get()
+    if current is not None:
+        current.budget.exhaust()
     return GradtraceError("limit", what, {"size": size, "limit": limit})
 
 
@@ -30,10 +34,25 @@ class Budget:
     deadline: float = field(default=0.0)
 
     max_steps: int = 0
+    exhausted: bool = False
+    calls: int = 0  # program function calls in progress (recursion depth)
 
     def __post_init__(self) -> None:
         self.deadline = time.monotonic() + self.limits.wall_seconds
         self.max_steps = self.limits.steps  # read on every step: one attribute, not two
+
+    def exhaust(self) -> None:
+        """After a limit error every further step fails at once, whoever catches what."""
+        self.exhausted = True
+        self.max_steps = -1
+
+    def enter_call(self, name: str) -> None:
+        """A program function is about to run: charge the call and its depth first."""
+        if self.calls >= self.limits.call_depth:
+            self.exhaust()
+            raise GradtraceError("limit", "recursion_too_deep", {"name": name, "limit": self.limits.call_depth})
+        self.calls += 1
+        self.step()
 
     def step(self, count: int = 1) -> None:
         self.steps += count
@@ -92,6 +111,11 @@ class RunState:
     observer: Any = None
     backward_calls: int = 0
     np_rng: Any = None
+    py_rng: Any = None  # the program's `random`: its own generator, never the process's
+    classes: dict[type, Any] = field(default_factory=dict)  # the program's classes -> ClassInfo
+    active: bool = True  # program code runs only while its run is in progress (or resumed)
+    notes: list[str] = field(default_factory=list)
+    ids: dict[int, int] = field(default_factory=dict)  # id(x) -> the small number `id(x)` shows
 
 
 _STATE: ContextVar[RunState | None] = ContextVar("gradtrace_run_state", default=None)
@@ -112,6 +136,10 @@ def current_limits() -> Limits:
     """The limits of the run in progress (the defaults outside one): errors report the real limit."""
     current = _STATE.get()
     return DEFAULT_LIMITS if current is None else current.budget.limits
+
+
+def current() -> RunState | None:
+    return _STATE.get()
 
 
 def enter(run: RunState) -> Any:

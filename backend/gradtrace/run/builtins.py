@@ -12,13 +12,18 @@ import numpy as np
 import torch
 
 from gradtrace.core.errors import GradtraceError
-from gradtrace.run import budget
+from gradtrace.run import budget, dispatch
+from gradtrace.run.classes import info_of
+from gradtrace.run.iterators import ListIterator
 from gradtrace.run.operators import sequence_size
 from gradtrace.run.shapes import nested_size, range_length
 from gradtrace.run.values import Func
 from gradtrace.sandbox import check_int_bits, check_sequence
 
-SEQUENCE_TYPES = (list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential)
+SEQUENCE_TYPES = (
+    list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential, dict, set, frozenset,
+    ListIterator,
+)  # fmt: skip
 
 
 def sized(value: object, what: str = "value") -> int:
@@ -61,18 +66,22 @@ def _walk(name: str, impl: Any) -> Any:
     return run
 
 
+def plain_extreme(name: str, args: tuple[Any, ...]) -> Any:
+    return _walk(name, min if name == "min" else max)(*args)
+
+
 def _list(value: Any = ()) -> list[Any]:
-    sized(value, "the argument of list()")
-    return list(value)
+    from gradtrace.run.builtins_iter import items_of
+
+    return items_of(value, "the argument of list()")
 
 
 def _tuple(value: Any = ()) -> tuple[Any, ...]:
-    sized(value, "the argument of tuple()")
-    return tuple(value)
+    return tuple(_list(value))
 
 
 def _enumerate(value: Any, start: int = 0) -> list[tuple[int, Any]]:
-    sized(value, "the argument of enumerate()")
+    value = _list(value)
     if isinstance(start, bool) or not isinstance(start, int):
         raise GradtraceError(
             "runtime", "python_error", {"kind": "TypeError", "detail": "start must be an int"}
@@ -82,9 +91,7 @@ def _enumerate(value: Any, start: int = 0) -> list[tuple[int, Any]]:
 
 
 def _zip(*values: Any) -> list[tuple[Any, ...]]:
-    for value in values:
-        sized(value, "the arguments of zip()")
-    return list(zip(*values, strict=False))
+    return list(zip(*(_list(value) for value in values), strict=False))
 
 
 def _int(value: Any = 0) -> int:
@@ -110,7 +117,7 @@ def _print(*args: Any, sep: str | None = " ", end: str | None = "\n") -> None:
         if isinstance(arg, list | tuple):
             left = run.budget.limits.print_chars - run.budget.printed_chars
             nested_size(arg, max(left, 0), weigh="chars", code="print_too_long")
-        text = str(arg)
+        text = dispatch.to_text(arg) if dispatch.is_program_value(arg) else str(arg)
         run.budget.print(len(text) + len(sep))
         pieces.append(text)
     text = sep.join(pieces) + end
@@ -121,20 +128,67 @@ def _print(*args: Any, sep: str | None = " ", end: str | None = "\n") -> None:
 _PRINT_KWARGS = frozenset({"sep", "end"})
 _NONE = frozenset[str]()
 
-BUILTINS: dict[str, Func] = {
-    "range": Func("range", _range, kwargs=_NONE, accepts="any"),
-    "len": Func("len", len, kwargs=_NONE, accepts="any"),
-    "abs": Func("abs", abs, kwargs=_NONE, accepts="any"),
-    "min": Func("min", _walk("min", min), kwargs=_NONE, accepts="any"),
-    "max": Func("max", _walk("max", max), kwargs=_NONE, accepts="any"),
-    "sum": Func("sum", _walk("sum", sum), kwargs=frozenset({"start"}), accepts="any"),
+def _len(value: Any) -> int:
+    return dispatch.length(value) if info_of(value) is not None else len(value)
+
+
+def _abs(value: Any) -> Any:
+    return dispatch.unary(None, value) if info_of(value) is not None else abs(value)  # type: ignore[arg-type]
+
+
+def _converter(name: str, impl: Any) -> Any:
+    """``float(v)``/``int(v)`` of a program object: its ``__float__``/``__int__``."""
+
+    def run(*args: Any) -> Any:
+        if args and info_of(args[0]) is not None:
+            method = dispatch.dunder(args[0], f"__{name}__")
+            if method is None:
+                raise GradtraceError(
+                    "runtime", "python_error", {"kind": "TypeError", "detail": f"{name}() argument must be a number"}
+                )
+            return impl(method())
+        return impl(*args)
+
+    return run
+
+
+def _sum(*args: Any, **kwargs: Any) -> Any:
+    from gradtrace.run.builtins_iter import FUNCTIONS
+
+    if args and (info_of(args[0]) is not None or dispatch.is_program_value(args[0]) or isinstance(args[0], ListIterator)
+                 or info_of(kwargs.get("start", args[1] if len(args) > 1 else 0)) is not None):  # fmt: skip
+        return FUNCTIONS["program_sum"](*args, **kwargs)
+    return _walk("sum", sum)(*args, **kwargs)
+
+
+BUILTINS: dict[str, Any] = {
+    "range": Func("range", _range, kwargs=_NONE, accepts="any", cls=range),
+    "len": Func("len", _len, kwargs=_NONE, accepts="any"),
+    "abs": Func("abs", _abs, kwargs=_NONE, accepts="any"),
+    "sum": Func("sum", _sum, kwargs=frozenset({"start"}), accepts="any"),
     "round": Func("round", _round, kwargs=frozenset({"ndigits"}), accepts="any"),
-    "float": Func("float", float, kwargs=_NONE, accepts="any"),
-    "int": Func("int", _int, kwargs=_NONE, accepts="any"),
-    "bool": Func("bool", bool, kwargs=_NONE, accepts="any"),
-    "list": Func("list", _list, kwargs=_NONE, accepts="any"),
-    "tuple": Func("tuple", _tuple, kwargs=_NONE, accepts="any"),
+    "float": Func("float", _converter("float", float), kwargs=_NONE, accepts="any", cls=float),
+    "int": Func("int", _converter("int", _int), kwargs=_NONE, accepts="any", cls=int),
+    "bool": Func("bool", lambda *a: dispatch.truthy(a[0]) if a else False, kwargs=_NONE, accepts="any", cls=bool),
+    "list": Func("list", _list, kwargs=_NONE, accepts="any", cls=list),
+    "tuple": Func("tuple", _tuple, kwargs=_NONE, accepts="any", cls=tuple),
     "print": Func("print", _print, kwargs=_PRINT_KWARGS, accepts="any"),
     "enumerate": Func("enumerate", _enumerate, kwargs=frozenset({"start"}), accepts="any"),
     "zip": Func("zip", _zip, kwargs=_NONE, accepts="any"),
 }
+
+
+def _more_builtins() -> None:
+    from gradtrace.run.builtins_iter import FUNCTIONS
+    from gradtrace.run.builtins_types import TYPE_BUILTINS
+
+    keyed = {"sorted": frozenset({"key", "reverse"}), "min": frozenset({"key", "default"}),
+             "max": frozenset({"key", "default"})}  # fmt: skip
+    for name, impl in FUNCTIONS.items():
+        if name != "program_sum":
+            BUILTINS[name] = Func(name, impl, kwargs=keyed.get(name, _NONE), accepts="any")
+    BUILTINS.update(TYPE_BUILTINS)
+
+
+_more_builtins()
+SUPER = BUILTINS["super"]

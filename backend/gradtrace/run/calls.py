@@ -16,10 +16,13 @@ from torch import nn
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
 from gradtrace.run.backward import mark
+from gradtrace.run.classes import HostInit, class_info, dunder, info_of, instantiate
+from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.devices import check_device
 from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import METHODS
+from gradtrace.run.objects import FunctionApply, HostClassInit
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
 from gradtrace.run.values import Facade, Func, Method, is_registered, words
 from gradtrace.sandbox import check_int_bits
@@ -46,17 +49,37 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return result
 
 
+_PROGRAM_OWNED = (*PROGRAM_CALLABLES, HostInit, HostClassInit, FunctionApply)
+
+
 def _dispatch(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if isinstance(callee, Method):
-        result = _call_method(callee, args, kwargs)
-    elif is_registered(callee):
+    kind = type(callee)
+    if kind is Method:
+        assert isinstance(callee, Method)
+        return _call_method(callee, args, kwargs)
+    if is_registered(callee):
         assert isinstance(callee, Func)
-        result = _call_func(callee, args, kwargs)
-    elif isinstance(callee, nn.Module) and type(callee) in MODULE_TYPES:
-        result = call_module(callee, args, kwargs)
-    else:
-        raise GradtraceError("not_allowed", "call_not_allowed", {"what": _describe(callee)})
-    return result
+        return _call_func(callee, args, kwargs)
+    if kind in _PROGRAM_OWNED:
+        return callee(*args, **kwargs)  # type: ignore[operator]  # re-enters the interpreter
+    if isinstance(callee, nn.Module) and kind in MODULE_TYPES:
+        return call_module(callee, args, kwargs)
+    return _call_program_object(callee, args, kwargs)
+
+
+def _call_program_object(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A program class (``Net()``), a program module (``model(x)``), an object with ``__call__``."""
+    if class_info(callee) is not None:
+        assert isinstance(callee, type)
+        return instantiate(callee, args, kwargs)
+    if info_of(callee) is not None:
+        if isinstance(callee, nn.Module):
+            check_values(type(callee).__name__, args, kwargs, modules=False)
+            return callee(*args, **kwargs)
+        method = dunder(callee, "__call__")
+        if method is not None:
+            return method(*args, **kwargs)
+    raise GradtraceError("not_allowed", "call_not_allowed", {"what": _describe(callee)})
 
 
 def _describe(value: object) -> str:
@@ -107,12 +130,15 @@ def check_kwargs(func: str, kwargs: dict[str, Any], allowed: frozenset[str]) -> 
     return kwargs
 
 
+_CALLABLES = (Func, Method, Facade, *_PROGRAM_OWNED)
+
+
 def check_values(func: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, modules: bool) -> None:
     """No callables (or facades) into torch: a callback is code torch would run for the user."""
     for value in (*args, *kwargs.values()):
         items = value if isinstance(value, list | tuple) and len(value) <= 10_000 else (value,)
         for item in (value, *items) if items is not value else items:
-            if isinstance(item, Func | Method | Facade) or (isinstance(item, nn.Module) and not modules):
+            if isinstance(item, _CALLABLES) or (isinstance(item, nn.Module) and not modules):
                 raise GradtraceError(
                     "not_allowed", "value_not_allowed", {"what": repr(item)[:60], "func": func}
                 )
@@ -152,6 +178,6 @@ def simulate(module: nn.Module, shape: tuple[int, ...] | None) -> tuple[int, ...
     if isinstance(module, nn.Conv2d):
         check_conv(shape, tuple(module.weight.shape), module.stride, module.padding)
         return None
-    if isinstance(module, nn.Flatten | nn.MaxPool2d):
-        return None
+    if isinstance(module, nn.Flatten | nn.MaxPool2d) or type(module) not in MODULE_TYPES:
+        return None  # the program's own modules charge their ops as they run
     return shape

@@ -16,6 +16,7 @@ from torch import nn as _nn
 from torch import optim as _optim
 from torch.nn import functional as _F
 
+from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget, guards
 from gradtrace.run.devices import check_device, seed_rngs
 from gradtrace.run.values import Facade, Func, Guard, words
@@ -63,6 +64,13 @@ def _torch_funcs() -> dict[str, object]:
     return members
 
 
+def _base_only(name: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise GradtraceError("not_allowed", "call_not_allowed", {"what": f"{name}(...) (subclass it instead)"})
+
+    return refuse
+
+
 def _manual_seed(seed: int) -> None:
     """Seeds the run's forked RNG; returns None (a live ``Generator`` is not handed out)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
@@ -107,6 +115,7 @@ MODULE_TYPES: tuple[type[_nn.Module], ...] = (
     _nn.Linear, _nn.Sequential, _nn.ReLU, _nn.Sigmoid, _nn.Tanh, _nn.Softmax, _nn.LogSoftmax,
     _nn.LeakyReLU, _nn.GELU, _nn.Identity, _nn.Flatten, _nn.Dropout, _nn.Conv2d, _nn.MaxPool2d,
     _nn.MSELoss, _nn.L1Loss, _nn.BCELoss, _nn.BCEWithLogitsLoss, _nn.CrossEntropyLoss, _nn.NLLLoss,
+    _nn.ModuleList,
 )  # fmt: skip
 _MODULE_GUARDS: dict[type[_nn.Module], Guard] = {
     _nn.Linear: guards.layer(guards.linear_weight),
@@ -119,6 +128,8 @@ def _nn_facade(functional: Facade) -> Facade:
         cls.__name__: Func(f"nn.{cls.__name__}", cls, _MODULE_GUARDS.get(cls)) for cls in MODULE_TYPES
     }
     members["Sequential"] = Func("nn.Sequential", _nn.Sequential, guards.sequential, accepts="modules")
+    members["ModuleList"] = Func("nn.ModuleList", _nn.ModuleList, guards.sequential, accepts="modules")
+    members["Module"] = Func("nn.Module", _base_only("nn.Module"), cls=_nn.Module)
     members["Parameter"] = Func("nn.Parameter", _nn.Parameter)
     members["functional"] = functional
     return Facade("torch.nn", members)
@@ -193,9 +204,29 @@ NN = _nn_facade(F)
 OPTIM = _optim_facade()
 NP = _np_facade()
 MATH = _math_facade()
-TORCH = Facade("torch", {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM})
+
+def _torch_facade() -> Facade:
+    from gradtrace.run import facades_lang as lang
+
+    members = {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM, "autograd": lang.AUTOGRAD,
+               "utils": lang.UTILS, "Tensor": Func("torch.Tensor", _base_only("torch.Tensor"), cls=torch.Tensor)}  # fmt: skip
+    return Facade("torch", members)
+
+
+TORCH = _torch_facade()
+
+
+def _language_facades() -> dict[str, Facade]:
+    from gradtrace.run import facades_lang as lang
+
+    return {
+        "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING, "autograd": lang.AUTOGRAD,
+        "utils": lang.UTILS, "data": lang.DATA, "matplotlib": lang.MATPLOTLIB, "plt": lang.PLT,
+    }  # fmt: skip
+
 
 FACADES: dict[str, Facade] = {"torch": TORCH, "nn": NN, "F": F, "optim": OPTIM, "np": NP, "math": MATH}
+IMPORT_ONLY: dict[str, Facade] = _language_facades()  # importable, not preset names
 
 
 def _warm_up() -> None:

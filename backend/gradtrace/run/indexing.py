@@ -11,17 +11,29 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils import data as torch_data
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
+from gradtrace.run.classes import dunder
+from gradtrace.run.objects import DefaultDict
 from gradtrace.run.shapes import charge, check_shape, size_of
 from gradtrace.sandbox import check_sequence
 
-_READABLE = (torch.Tensor, np.ndarray, list, tuple, str, range, torch.Size, torch.nn.Sequential)
-_WRITABLE = (torch.Tensor, np.ndarray, list)
+_READABLE = (
+    torch.Tensor, np.ndarray, list, tuple, str, range, torch.Size, torch.nn.Sequential, torch.nn.ModuleList, dict, DefaultDict,
+)  # fmt: skip
+_WRITABLE = (torch.Tensor, np.ndarray, list, dict, DefaultDict)
 
 
 def get_item(container: Any, index: Any) -> Any:
+    method = dunder(container, "__getitem__")
+    if method is not None:
+        return method(index)
+    if isinstance(container, torch_data.Subset):  # random_split's parts: the program's dataset beneath
+        return get_item(container.dataset, container.indices[index])
+    if type(container) is torch_data.TensorDataset and isinstance(index, int):
+        return container[index]
     if not isinstance(container, _READABLE):
         raise GradtraceError("not_allowed", "index_not_allowed", {"what": type(container).__name__})
     if isinstance(container, torch.Tensor | np.ndarray):
@@ -33,6 +45,12 @@ def get_item(container: Any, index: Any) -> Any:
 
 
 def set_item(container: Any, index: Any, value: Any) -> None:
+    method = dunder(container, "__setitem__")
+    if method is not None:
+        method(index, value)
+        return
+    if isinstance(container, dict):
+        check_sequence(len(container) + 1, budget.budget().limits)
     if not isinstance(container, _WRITABLE):
         raise GradtraceError("not_allowed", "index_not_allowed", {"what": type(container).__name__})
     if isinstance(container, torch.Tensor | np.ndarray):
@@ -40,6 +58,12 @@ def set_item(container: Any, index: Any, value: Any) -> None:
     container[index] = value
     if isinstance(container, list):
         check_sequence(len(container), budget.budget().limits)
+
+
+def delete_item(container: Any, index: Any) -> None:
+    if not isinstance(container, list | dict):
+        raise GradtraceError("not_allowed", "index_not_allowed", {"what": type(container).__name__})
+    del container[index]
 
 
 def _check_gather(container: Any, index: Any) -> None:

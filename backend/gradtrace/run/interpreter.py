@@ -16,12 +16,16 @@ import numpy as np
 import torch
 
 from gradtrace.core.errors import GradtraceError, Span
-from gradtrace.run import budget, operators
-from gradtrace.run.builtins import BUILTINS, sized
+from gradtrace.run import budget, dispatch, operators
+from gradtrace.run.builtins import BUILTINS, SUPER, sized
 from gradtrace.run.calls import call
+from gradtrace.run.definitions import Definitions
 from gradtrace.run.explain import explain
-from gradtrace.run.facades import FACADES
+from gradtrace.run.facades import FACADES, IMPORT_ONLY
+from gradtrace.run.flow import Flow
+from gradtrace.run.functions import Break, Continue, ProgramRaise, Scope, Signal
 from gradtrace.run.indexing import get_item, set_item
+from gradtrace.run.iterators import ListIterator
 from gradtrace.run.policy import get_attribute, set_attribute
 from gradtrace.run.shapes import range_length
 from gradtrace.run.spans import current_span
@@ -30,22 +34,17 @@ from gradtrace.sandbox import Program, check_sequence
 from gradtrace.sandbox.rules import IMPORTABLE
 
 _CONTEXTS = (torch.no_grad, torch.enable_grad, torch.inference_mode)
-_ITERABLE = (list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential)
+_ITERABLE = (
+    list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential, dict, set, frozenset,
+    ListIterator,
+)  # fmt: skip
 # Expressions that may run torch ops: they publish their span while evaluated.
 _OP_NODES = frozenset(
     {ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Compare, ast.BoolOp, ast.Attribute}
 )
 
 
-class _Break(Exception):
-    pass
-
-
-class _Continue(Exception):
-    pass
-
-
-class Interpreter:
+class Interpreter(Definitions, Flow):
     def __init__(self, program: Program, run: budget.RunState, presets: dict[str, object]):
         self.program = program
         self.run = run
@@ -53,22 +52,25 @@ class Interpreter:
         self.names: dict[str, object] = dict(presets)
         self.user_names: dict[str, int] = {}  # name -> order of its last binding
         self.spans: dict[str, Span] = {}
-        self.scopes: list[dict[str, object]] = []  # list-comprehension variables
+        self.scope: Scope | None = None  # None: the module's own names (``self.names``)
         self._counter = 0
-        self._minimum_steps: dict[ast.For, int] = {}
+        self._minimum_steps: dict[ast.For | ast.While, int] = {}
         self._jumping: set[ast.For] = set()
         self._stmt: dict[type[ast.AST], Callable[[Any], None]] = {
             ast.Expr: self._expr_stmt, ast.Assign: self._assign, ast.AnnAssign: self._ann_assign,
             ast.AugAssign: self._aug_assign, ast.If: self._if, ast.For: self._for, ast.With: self._with,
             ast.Import: self._import, ast.ImportFrom: self._import_from, ast.Pass: self._pass,
-            ast.Break: self._break, ast.Continue: self._continue,
+            ast.Break: self._break, ast.Continue: self._continue, **self.definition_statements(),
+            **self.flow_statements(),
         }  # fmt: skip
         self._expr: dict[type[ast.AST], Callable[[Any], Any]] = {
             ast.Constant: self._constant, ast.Name: self._name, ast.List: self._list, ast.Tuple: self._tuple,
             ast.BinOp: self._binop, ast.UnaryOp: self._unaryop, ast.BoolOp: self._boolop,
             ast.Compare: self._compare, ast.Call: self._call, ast.Attribute: self._attribute,
             ast.Subscript: self._subscript, ast.IfExp: self._ifexp, ast.JoinedStr: self._joinedstr,
-            ast.ListComp: self._listcomp,
+            ast.ListComp: self._listcomp, ast.SetComp: self._setcomp, ast.DictComp: self._dictcomp,
+            ast.GeneratorExp: self._genexp, ast.Dict: self._dict, ast.Set: self._set,
+            **self.definition_expressions(),
         }  # fmt: skip
 
     # ----- statements -----
@@ -83,7 +85,7 @@ class Interpreter:
         self.budget.step()
         try:
             self._stmt[type(stmt)](stmt)
-        except (_Break, _Continue):
+        except (Signal, ProgramRaise):
             raise
         except GradtraceError as error:
             raise error.with_span(self.program.span(stmt)) from None
@@ -110,18 +112,22 @@ class Interpreter:
         try:
             if isinstance(stmt.target, ast.Name):
                 current = self._lookup(stmt.target.id)
-                self.bind(stmt.target, operators.binary(stmt.op, current, value, inplace=True), span)
-                return
-            assert isinstance(stmt.target, ast.Subscript)
-            container = self.eval(stmt.target.value)
-            index = self.eval_index(stmt.target.slice)
-            current = get_item(container, index)
-            set_item(container, index, operators.binary(stmt.op, current, value, inplace=True))
+                self.bind(stmt.target, self.binary(stmt.op, current, value, inplace=True), span)
+            elif isinstance(stmt.target, ast.Attribute):
+                owner = self.eval(stmt.target.value)
+                current = get_attribute(owner, stmt.target.attr)
+                set_attribute(owner, stmt.target.attr, self.binary(stmt.op, current, value, inplace=True))
+            else:
+                assert isinstance(stmt.target, ast.Subscript)
+                container = self.eval(stmt.target.value)
+                index = self.eval_index(stmt.target.slice)
+                current = get_item(container, index)
+                set_item(container, index, self.binary(stmt.op, current, value, inplace=True))
         finally:
             current_span.reset(token)
 
     def _if(self, stmt: ast.If) -> None:
-        self.block(stmt.body if self.eval(stmt.test) else stmt.orelse)
+        self.block(stmt.body if self.truth(self.eval(stmt.test)) else stmt.orelse)
 
     def _for(self, stmt: ast.For) -> None:
         iterable = self.eval(stmt.iter)
@@ -129,15 +135,17 @@ class Interpreter:
         span = self.program.header_span(stmt, stmt.iter)
         token = current_span.set(self.program.span(stmt.iter))  # rows of a tensor come from here
         try:
-            for item in iterate(iterable):
+            for item in dispatch.iterate(iterable):
                 self.budget.loop()
                 self.bind(stmt.target, item, span)
                 try:
                     self.block(stmt.body)
-                except _Break:
+                except Break:
                     break
-                except _Continue:
+                except Continue:
                     continue
+            else:
+                self.block(stmt.orelse)
         finally:
             current_span.reset(token)
 
@@ -147,7 +155,7 @@ class Interpreter:
             return
         minimum = self._minimum_steps.get(stmt)
         if minimum is None:
-            if any(isinstance(node, ast.Break | ast.Continue) for node in ast.walk(stmt)):
+            if any(isinstance(node, _JUMPS) for node in ast.walk(stmt)):
                 self._jumping.add(stmt)
                 return
             minimum = self._minimum_steps[stmt] = minimum_steps(stmt.body)
@@ -159,35 +167,42 @@ class Interpreter:
         for manager in managers:
             if not isinstance(manager, _CONTEXTS):
                 raise GradtraceError("not_allowed", "with_not_allowed", {})
-        self._with_body(managers, stmt.body)
+        self._with_body(managers, stmt.items, stmt.body)
 
-    def _with_body(self, managers: list[Any], body: list[ast.stmt]) -> None:
+    def _with_body(self, managers: list[Any], items: list[ast.withitem], body: list[ast.stmt]) -> None:
         if not managers:
             self.block(body)
             return
-        with managers[0]:
-            self._with_body(managers[1:], body)
+        with managers[0] as entered:
+            if items[0].optional_vars is not None:
+                self.bind(items[0].optional_vars, entered, self.program.span(items[0].optional_vars))
+            self._with_body(managers[1:], items[1:], body)
 
     def _import(self, stmt: ast.Import) -> None:
         for alias in stmt.names:
             if alias.asname:
-                self._bind_import(alias.asname, FACADES[IMPORTABLE[alias.name]])
+                self._bind_import(alias.asname, _facade(IMPORTABLE[alias.name]))
             else:
                 top = alias.name.split(".")[0]
-                self._bind_import(top, FACADES[IMPORTABLE[top]])
+                self._bind_import(top, _facade(IMPORTABLE[top]))
+            if alias.name.startswith("matplotlib"):
+                self.run.notes.append("plots_not_drawn")
 
     def _import_from(self, stmt: ast.ImportFrom) -> None:
         module = stmt.module or ""
-        facade = FACADES[IMPORTABLE[module]]
+        facade = _facade(IMPORTABLE[module])
         for alias in stmt.names:
             full = f"{module}.{alias.name}"
-            value = FACADES[IMPORTABLE[full]] if full in IMPORTABLE else facade.members.get(alias.name)
+            value = _facade(IMPORTABLE[full]) if full in IMPORTABLE else facade.members.get(alias.name)
             if value is None:
                 raise GradtraceError("not_allowed", "import_not_allowed", {"module": full})
             self._bind_import(alias.asname or alias.name, value)
 
     def _bind_import(self, name: str, value: object) -> None:
         """Imports rebind the curated facades; they are not the program's variables."""
+        if self.scope is not None:
+            self.scope.vars[name] = value
+            return
         self.names[name] = value
         self.user_names.pop(name, None)
 
@@ -195,19 +210,20 @@ class Interpreter:
         return None
 
     def _break(self, stmt: ast.Break) -> None:
-        raise _Break
+        raise Break
 
     def _continue(self, stmt: ast.Continue) -> None:
-        raise _Continue
+        raise Continue
 
     # ----- binding -----
     def bind(self, target: ast.expr, value: object, span: Span | None) -> None:
         if isinstance(target, ast.Name):
             self._bind_name(target.id, value, span)
         elif isinstance(target, ast.Tuple | ast.List):
-            items = unpack(value, len(target.elts))
-            for element, item in zip(target.elts, items, strict=True):
+            for element, item in zip(target.elts, unpack_targets(value, target.elts), strict=True):
                 self.bind(element, item, span)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, value, span)
         elif isinstance(target, ast.Subscript):
             container = self.eval(target.value)
             index = self.eval_index(target.slice)
@@ -219,8 +235,9 @@ class Interpreter:
             raise GradtraceError("not_allowed", "syntax_not_allowed", {"what": type(target).__name__})
 
     def _bind_name(self, name: str, value: object, span: Span | None) -> None:
-        if self.scopes:
-            self.scopes[-1][name] = value
+        scope = self.scope
+        if scope is not None and name not in scope.declared_global:
+            self._bind_local(scope, name, value)
             return
         self.names[name] = value
         self._counter += 1
@@ -250,6 +267,8 @@ class Interpreter:
             return handler(node)
         except GradtraceError as error:
             raise error.with_span(span) from None
+        except (Signal, ProgramRaise):
+            raise
         except Exception as exc:
             raise explain(exc).with_span(span) from None
         finally:
@@ -262,6 +281,8 @@ class Interpreter:
             return thunk()
         except GradtraceError as error:
             raise error.with_span(span) from None
+        except (Signal, ProgramRaise):
+            raise
         except Exception as exc:
             raise explain(exc).with_span(span) from None
         finally:
@@ -282,13 +303,21 @@ class Interpreter:
         return self._lookup(node.id)
 
     def _lookup(self, name: str) -> Any:
-        for scope in reversed(self.scopes):
-            if name in scope:
-                return scope[name]
+        scope = self.scope
+        while scope is not None:
+            if name in scope.vars:
+                return scope.vars[name]
+            if name in scope.declared_global:
+                break
+            if name in scope.locals_:
+                raise GradtraceError("runtime", "name_undefined", {"name": name})
+            scope = scope.parent
         if name in self.names:
             return self.names[name]
         if name in BUILTINS:
             return BUILTINS[name]
+        if name == "__name__":
+            return "__main__"  # `if __name__ == "__main__":` runs, as it does for a script
         raise GradtraceError("runtime", "name_undefined", {"name": name})
 
     def _elements(self, nodes: list[ast.expr]) -> list[Any]:
@@ -297,7 +326,7 @@ class Interpreter:
             if isinstance(node, ast.Starred):
                 value = self.eval(node.value)
                 sized(value, "a starred value")
-                values.extend(value)
+                values.extend(dispatch.iterate(value))
             else:
                 values.append(self.eval(node))
             check_sequence(len(values), self.budget.limits)
@@ -309,31 +338,52 @@ class Interpreter:
     def _tuple(self, node: ast.Tuple) -> tuple[Any, ...]:
         return tuple(self._elements(node.elts))
 
+    def truth(self, value: Any) -> bool:
+        """``if x:``: the program's ``__bool__``/``__len__`` when its class defines one."""
+        if self.run.classes and type(value) in self.run.classes:
+            return dispatch.truth(value)
+        return bool(value)
+
+    def binary(self, op: ast.operator, left: Any, right: Any, *, inplace: bool = False) -> Any:
+        classes = self.run.classes
+        if classes and (type(left) in classes or type(right) in classes):
+            return dispatch.binary(op, left, right, inplace=inplace)
+        return operators.binary(op, left, right, inplace=inplace)
+
     def _binop(self, node: ast.BinOp) -> Any:
         left = self.eval(node.left)
         right = self.eval(node.right)
-        return operators.binary(node.op, left, right)
+        return self.binary(node.op, left, right)
 
     def _unaryop(self, node: ast.UnaryOp) -> Any:
-        return operators.unary(node.op, self.eval(node.operand))
+        operand = self.eval(node.operand)
+        if isinstance(node.op, ast.Not):
+            return not self.truth(operand)
+        if self.run.classes and type(operand) in self.run.classes:
+            return dispatch.unary(node.op, operand)
+        return operators.unary(node.op, operand)
 
     def _boolop(self, node: ast.BoolOp) -> Any:
         value: Any = None
         for operand in node.values:
             value = self.eval(operand)
-            if isinstance(node.op, ast.And) and not value:
+            if isinstance(node.op, ast.And) and not self.truth(value):
                 return value
-            if isinstance(node.op, ast.Or) and value:
+            if isinstance(node.op, ast.Or) and self.truth(value):
                 return value
         return value
 
     def _compare(self, node: ast.Compare) -> Any:
         left = self.eval(node.left)
         result: Any = True
+        classes = self.run.classes
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = self.eval(comparator)
-            result = operators.compare(op, left, right)
-            if len(node.ops) > 1 and not result:
+            if classes and (type(left) in classes or type(right) in classes):
+                result = dispatch.compare(op, left, right)
+            else:
+                result = operators.compare(op, left, right)
+            if len(node.ops) > 1 and not self.truth(result):
                 return result
             left = right
         return result
@@ -343,8 +393,12 @@ class Interpreter:
         args = self._elements(node.args)
         kwargs: dict[str, Any] = {}
         for keyword in node.keywords:
-            assert keyword.arg is not None  # check refuses **kwargs
-            kwargs[keyword.arg] = self.eval(keyword.value)
+            if keyword.arg is None:
+                kwargs.update(keyword_mapping(self.eval(keyword.value)))
+            else:
+                kwargs[keyword.arg] = self.eval(keyword.value)
+        if func is SUPER:
+            return self.make_super(tuple(args))
         return call(func, tuple(args), kwargs)
 
     def _attribute(self, node: ast.Attribute) -> Any:
@@ -355,7 +409,7 @@ class Interpreter:
         return get_item(container, self.eval_index(node.slice))
 
     def _ifexp(self, node: ast.IfExp) -> Any:
-        return self.eval(node.body) if self.eval(node.test) else self.eval(node.orelse)
+        return self.eval(node.body) if self.truth(self.eval(node.test)) else self.eval(node.orelse)
 
     def _joinedstr(self, node: ast.JoinedStr) -> str:
         pieces: list[str] = []
@@ -369,6 +423,8 @@ class Interpreter:
 
     def _formatted(self, node: ast.FormattedValue) -> str:
         value = self.eval(node.value)
+        if node.conversion in (-1, ord("s"), ord("r")) and dispatch.is_program_value(value):
+            value = dispatch.to_text(value, "r" if node.conversion == ord("r") else "s")
         if isinstance(value, list | tuple):
             operators.sequence_size(value, "chars")  # str() of shared rows can be huge
         if node.conversion == ord("r"):
@@ -385,29 +441,60 @@ class Interpreter:
         return format(value, spec)
 
     def _listcomp(self, node: ast.ListComp) -> list[Any]:
+        return self._comprehension(node)
+
+    def _setcomp(self, node: ast.SetComp) -> set[Any]:
+        return set(self._comprehension(node))
+
+    def _genexp(self, node: ast.GeneratorExp) -> ListIterator:
+        return ListIterator(self._comprehension(node), "generator")
+
+    def _dictcomp(self, node: ast.DictComp) -> dict[Any, Any]:
+        pairs = self._comprehension(node)
+        return dict(pairs)
+
+    def _comprehension(self, node: _Comprehension) -> list[Any]:
+        """Every comprehension is computed at once, in a scope of its own."""
         result: list[Any] = []
-        self.scopes.append({})
+        outer = self.scope
+        self.scope = Scope("comprehension", outer)
         try:
             self._comprehend(node, 0, result)
         finally:
-            self.scopes.pop()
+            self.scope = outer
         return result
 
-    def _comprehend(self, node: ast.ListComp, level: int, result: list[Any]) -> None:
+    def _comprehend(self, node: _Comprehension, level: int, result: list[Any]) -> None:
         if level == len(node.generators):
-            result.append(self.eval(node.elt))
+            if isinstance(node, ast.DictComp):
+                result.append((self.eval(node.key), self.eval(node.value)))
+            else:
+                result.append(self.eval(node.elt))
             check_sequence(len(result), self.budget.limits)
             return
         generator = node.generators[level]
         iterable = self.eval(generator.iter)
         self._expect_items(node, level, iterable, len(result))
-        for item in iterate(iterable):
+        for item in dispatch.iterate(iterable):
             self.budget.loop()
             self.bind(generator.target, item, None)
-            if all(self.eval(condition) for condition in generator.ifs):
+            if all(self.truth(self.eval(condition)) for condition in generator.ifs):
                 self._comprehend(node, level + 1, result)
 
-    def _expect_items(self, node: ast.ListComp, level: int, iterable: object, made: int) -> None:
+    def _dict(self, node: ast.Dict) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            if key is None:  # {**other}
+                result.update(keyword_mapping(self.eval(value), strings=False))
+            else:
+                result[self.eval(key)] = self.eval(value)
+            check_sequence(len(result), self.budget.limits)
+        return result
+
+    def _set(self, node: ast.Set) -> set[Any]:
+        return set(self._elements(node.elts))
+
+    def _expect_items(self, node: _Comprehension, level: int, iterable: object, made: int) -> None:
         """A comprehension never stops early: refuse ``[i for i in range(10**9)]`` before the first item.
 
         Each item costs its loop step and at least one step per condition, or for the
@@ -436,23 +523,47 @@ class Interpreter:
         return candidates[0] if candidates else None
 
 
+def _facade(name: str) -> Any:
+    return FACADES.get(name) or IMPORT_ONLY[name]
+
+
+_JUMPS = (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.Try, ast.Yield)
+_Comprehension = ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+
+
 def iterate(value: object) -> Iterator[Any]:
-    """What a for loop walks. A tensor is walked row by row, lazily: ``iter(tensor)``
-    would split all of its rows up front (millions of views for a tall tensor)."""
-    if not isinstance(value, _ITERABLE):
-        raise GradtraceError("runtime", "not_iterable", {"what": type(value).__name__})
-    if isinstance(value, torch.Tensor):
-        if len(value.shape) == 0:
-            raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
-        return (get_item(value, i) for i in range(len(value)))
-    return iter(value)
+    return dispatch.iterate(value)
 
 
 def unpack(value: object, count: int) -> list[Any]:
-    if not isinstance(value, _ITERABLE):
-        raise GradtraceError("runtime", "not_iterable", {"what": type(value).__name__})
     if isinstance(value, torch.Tensor) and len(value.shape) == 0:
         raise GradtraceError("runtime", "not_iterable", {"what": "a 0-d tensor"})
-    if len(value) != count:
-        raise GradtraceError("runtime", "unpack_mismatch", {"size": len(value), "expected": count})
-    return list(value)
+    length = sized(value, "the value to unpack")
+    if length != count:
+        raise GradtraceError("runtime", "unpack_mismatch", {"size": length, "expected": count})
+    return list(dispatch.iterate(value))
+
+
+def unpack_targets(value: object, targets: list[ast.expr]) -> list[Any]:
+    """``a, b = pair`` and ``first, *rest = items``."""
+    starred = [i for i, t in enumerate(targets) if isinstance(t, ast.Starred)]
+    if not starred:
+        return unpack(value, len(targets))
+    sized(value, "the value to unpack")
+    items = list(dispatch.iterate(value))
+    before, after = starred[0], len(targets) - starred[0] - 1
+    if len(items) < before + after:
+        raise GradtraceError("runtime", "unpack_mismatch", {"size": len(items), "expected": before + after})
+    return [*items[:before], items[before : len(items) - after], *items[len(items) - after :]]
+
+
+def keyword_mapping(value: object, *, strings: bool = True) -> dict[Any, Any]:
+    """``f(**options)`` / ``{**d}``: a dict, whose keys are names a program could write."""
+    if not isinstance(value, dict):
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "argument after ** must be a dict"}
+        )
+    for key in value:
+        if strings and (not isinstance(key, str) or key.startswith("__")):
+            raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": str(key)[:40], "func": "**"})
+    return dict(value)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from gradtrace.core.errors import GradtraceError
+from gradtrace.run import objects
 from gradtrace.run.facades import MODULE_TYPES, OPTIMIZER_TYPES
 from gradtrace.run.methods import METHODS
 from gradtrace.run.values import Facade, Method
@@ -39,6 +40,11 @@ DATA: dict[str, frozenset[str]] = {
     "ndarray": frozenset(_words("shape dtype ndim size T")),
     "return_types": frozenset(_words("values indices")),
     "list": frozenset(),
+    "ctx": frozenset(_words("saved_tensors needs_input_grad")),
+    "exception": frozenset(_words("args")),
+    "str": frozenset(),
+    "dict": frozenset(),
+    "set": frozenset(),
 }
 
 
@@ -54,7 +60,7 @@ def kind_of(value: object) -> str | None:
         return "device"
     if isinstance(value, torch.autograd.graph.Node):
         return "grad_fn"
-    if type(value) in MODULE_TYPES:
+    if type(value) in MODULE_TYPES or isinstance(value, nn.Module) and objects.info_of(value) is not None:
         return "module"
     if type(value) in OPTIMIZER_TYPES:
         return "optimizer"
@@ -64,6 +70,20 @@ def kind_of(value: object) -> str | None:
         return "return_types"
     if type(value) is list:
         return "list"
+    return _kind_of_more(value)
+
+
+def _kind_of_more(value: object) -> str | None:
+    if isinstance(value, torch.autograd.function.FunctionCtx):
+        return "ctx"
+    if type(value) is str:
+        return "str"
+    if type(value) in (dict, objects.DefaultDict) or type(value).__name__ == "OrderedDict" and type(value).__module__ == "collections":
+        return "dict"
+    if type(value) in (set, frozenset):
+        return "set"
+    if type(value) in objects.EXCEPTION_TYPES:
+        return "exception"
     return None
 
 
@@ -78,6 +98,11 @@ def get_attribute(value: object, name: str) -> object:
     refusal = attribute_refusal(name)
     if refusal is not None:
         raise refusal
+    found = objects.program_attribute(value, name)
+    if found is not objects.MISSING:
+        return found
+    if name.startswith("_"):
+        raise GradtraceError("not_allowed", "private_name", {"name": name})
     if isinstance(value, Facade):
         if name in value.members:
             return value.members[name]
@@ -100,14 +125,33 @@ def _read(value: object, name: str) -> object:
 
 
 def set_attribute(target: object, name: str, value: object) -> None:
-    """Only ``tensor.requires_grad = True/False`` (the notes use it to freeze parameters)."""
-    if name != "requires_grad" or not isinstance(target, torch.Tensor):
+    """The program's own objects take any attribute but their host's internals; a tensor takes
+    ``requires_grad``, ``data`` and ``grad`` (what tutorials set); a Function's ``ctx`` takes its own."""
+    if objects.set_program_attribute(target, name, value):
+        return
+    if not isinstance(target, torch.Tensor) or name not in _TENSOR_SETTABLE:
         raise GradtraceError("not_allowed", "assign_not_allowed", {"attr": name})
-    if not isinstance(value, bool):
+    if name == "requires_grad" and not isinstance(value, bool):
         raise GradtraceError(
             "runtime", "python_error", {"kind": "TypeError", "detail": "requires_grad must be True or False"}
         )
-    target.requires_grad = value
+    if name == "data" and not isinstance(value, torch.Tensor):
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "data must be a tensor"}
+        )
+    if name == "grad" and value is not None and not isinstance(value, torch.Tensor):
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "grad must be a tensor or None"}
+        )
+    setattr(target, name, value)
+
+
+_TENSOR_SETTABLE = frozenset({"requires_grad", "data", "grad"})
+
+
+def delete_attribute(target: object, name: str) -> None:
+    if not objects.delete_program_attribute(target, name):
+        raise GradtraceError("not_allowed", "assign_not_allowed", {"attr": name})
 
 
 def _not_available(value: object, name: str) -> GradtraceError:

@@ -22,7 +22,7 @@ _KEEP: list[Func] = []
 class Func:
     """A curated function: ``guard`` checks sizes before ``impl`` allocates anything."""
 
-    __slots__ = ("accepts", "guard", "impl", "kwargs", "name")
+    __slots__ = ("accepts", "cls", "guard", "impl", "kwargs", "name")
 
     def __init__(
         self,
@@ -31,8 +31,10 @@ class Func:
         guard: Guard | None = None,
         kwargs: frozenset[str] | None = None,
         accepts: str = "data",
+        cls: type | None = None,
     ):
         self.name = name
+        self.cls = cls if cls is not None else impl if isinstance(impl, type) else None  # for isinstance
         self.accepts = accepts  # "data": tensors and numbers; "modules": also nn modules; "any"
         self.impl = impl
         self.guard = guard
@@ -81,3 +83,27 @@ class Facade:
 def words(text: str) -> frozenset[str]:
     """A set of names written as one string: allow-lists read better as prose."""
     return frozenset(text.split())
+
+
+class AnyKeywords(frozenset):  # type: ignore[type-arg]
+    """The keyword allow-list of a call that does nothing with its arguments (``plt.plot``)."""
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str) and not item.startswith("_")
+
+
+class Inert:
+    """What an accepted-and-ignored call returns (a matplotlib figure or axes)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<plot (not drawn here)>"
+
+
+def _ignore(*args: Any, **kwargs: Any) -> Any:
+    return (INERT, INERT)
+
+
+INERT = Inert()
+INERT_CALL = Func("plot", _ignore, kwargs=AnyKeywords(), accepts="any")

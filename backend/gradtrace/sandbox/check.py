@@ -15,7 +15,7 @@ from gradtrace.sandbox import messages as _messages  # noqa: F401  (registers th
 from gradtrace.sandbox.program import Program, split_lines
 from gradtrace.sandbox.rules import ALLOWED_NODES, SPECIFIC_REFUSALS, syntax_name
 from gradtrace.sandbox.static_sizes import check_constants
-from gradtrace.sandbox.walk import check_node, stored_names
+from gradtrace.sandbox.walk import annotation_refusal, check_node, stored_names
 
 
 def check(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
@@ -27,44 +27,72 @@ def check(source: str, limits: Limits = DEFAULT_LIMITS) -> Program:
     program = Program(source, tree, split_lines(source))
     _check_depth(program, limits)
     bound = stored_names(tree)
-    annotations = _annotation_nodes(tree)
     for node in ast.walk(tree):
         if type(node) not in ALLOWED_NODES:
             raise _refuse_syntax(node, program)
-        error = check_node(node, bound) if id(node) not in annotations else None
+        error = check_node(node, bound)
+        if error is None and isinstance(node, ast.AnnAssign):
+            error = annotation_refusal(node.annotation)
         if error is not None:
             raise error.with_span(program.span(node))
     check_constants(program, limits)
-    _check_loop_control(program, program.tree.body, in_loop=False)
+    _check_placement(program, program.tree.body, in_loop=False, in_function=False)
     return program
 
 
-def _check_loop_control(program: Program, body: list[ast.stmt], *, in_loop: bool) -> None:
-    """``break``/``continue`` outside a loop parse fine but are errors in Python."""
+def _check_placement(program: Program, body: list[ast.stmt], *, in_loop: bool, in_function: bool) -> None:
+    """What parses but Python's compiler refuses: ``break`` outside a loop, ``return`` outside a function."""
     for stmt in body:
-        if isinstance(stmt, ast.Break | ast.Continue) and not in_loop:
-            what = "break" if isinstance(stmt, ast.Break) else "continue"
-            raise GradtraceError(
-                "syntax", "syntax_error", {"reason": f"'{what}' outside loop"}, program.span(stmt)
-            )
-        if isinstance(stmt, ast.For):
-            _check_loop_control(program, stmt.body, in_loop=True)
-        elif isinstance(stmt, ast.If):
-            _check_loop_control(program, stmt.body, in_loop=in_loop)
-            _check_loop_control(program, stmt.orelse, in_loop=in_loop)
-        elif isinstance(stmt, ast.With):
-            _check_loop_control(program, stmt.body, in_loop=in_loop)
+        _check_statement(program, stmt, in_loop=in_loop, in_function=in_function)
 
 
-def _annotation_nodes(tree: ast.Module) -> set[int]:
-    """``x: str = 'a'``: annotations are never evaluated, so their names may be any type."""
-    return {
-        id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.AnnAssign)
-        for inner in ast.walk(node.annotation)
-        if isinstance(inner, ast.Name)
-    }
+def _check_statement(program: Program, stmt: ast.stmt, *, in_loop: bool, in_function: bool) -> None:
+    misplaced = _misplaced(stmt, in_loop=in_loop, in_function=in_function)
+    if misplaced is not None:
+        raise GradtraceError("syntax", "syntax_error", {"reason": misplaced}, program.span(stmt))
+    if not in_function and _yields(stmt):
+        raise GradtraceError("syntax", "syntax_error", {"reason": "'yield' outside function"}, program.span(stmt))
+    if isinstance(stmt, ast.FunctionDef):
+        _check_placement(program, stmt.body, in_loop=False, in_function=True)
+    elif isinstance(stmt, ast.ClassDef):
+        _check_placement(program, stmt.body, in_loop=False, in_function=False)
+    elif isinstance(stmt, ast.For | ast.While):
+        _check_placement(program, stmt.body, in_loop=True, in_function=in_function)
+        _check_placement(program, stmt.orelse, in_loop=in_loop, in_function=in_function)
+    else:
+        for block in _blocks(stmt):
+            _check_placement(program, block, in_loop=in_loop, in_function=in_function)
+
+
+def _misplaced(stmt: ast.stmt, *, in_loop: bool, in_function: bool) -> str | None:
+    if isinstance(stmt, ast.Break | ast.Continue) and not in_loop:
+        return f"'{'break' if isinstance(stmt, ast.Break) else 'continue'}' outside loop"
+    if isinstance(stmt, ast.Return) and not in_function:
+        return "'return' outside function"
+    if isinstance(stmt, ast.Nonlocal) and not in_function:
+        return "nonlocal declaration not allowed at module level"
+    return None
+
+
+def _yields(stmt: ast.stmt) -> bool:
+    """A ``yield`` in this statement's own code (not in a nested function or class)."""
+    if isinstance(stmt, ast.FunctionDef | ast.ClassDef):
+        return False
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Yield):
+            return True
+        stack.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.stmt | ast.Lambda))
+    return False
+
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    if isinstance(stmt, ast.If | ast.With):
+        return [stmt.body, getattr(stmt, "orelse", [])]
+    if isinstance(stmt, ast.Try):
+        return [stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody]
+    return []
 
 
 def _check_text(source: str, limits: Limits) -> None:

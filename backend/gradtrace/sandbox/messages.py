@@ -119,14 +119,16 @@ MESSAGES: dict[str, messages.Entry] = {
     "name_not_allowed": {
         "en": "`{name}` is not available here.",
         "ko": "`{name}`은(는) 여기서 사용할 수 없습니다.",
-        "hint_en": "Only torch, nn, F, optim, np, math, device and the builtins "
-        + "range len abs min max sum round float int bool list tuple print enumerate zip are available.",
-        "hint_ko": "torch, nn, F, optim, np, math, device와 내장 함수 "
-        + "range len abs min max sum round float int bool list tuple print enumerate zip만 쓸 수 있습니다.",
+        "hint_en": "Available: torch, nn, F, optim, np, math, random, device and the builtins "
+        + "a PyTorch program uses (print, range, len, list, dict, map, sorted, isinstance, super…); "
+        + "nothing that opens files, runs other code or reaches the server.",
+        "hint_ko": "torch, nn, F, optim, np, math, random, device와 PyTorch 프로그램이 쓰는 내장 함수"
+        + "(print, range, len, list, dict, map, sorted, isinstance, super…)를 쓸 수 있습니다. "
+        + "파일을 열거나 다른 코드를 실행하거나 서버에 접근하는 것은 쓸 수 없습니다.",
     },
     "private_name": {
-        "en": "Names starting with `_` (`{name}`) are not allowed.",
-        "ko": "`_`로 시작하는 이름(`{name}`)은 쓸 수 없습니다.",
+        "en": "`{name}` is an internal name, which is not allowed here.",
+        "ko": "`{name}`은(는) 내부 이름이라 여기서 쓸 수 없습니다.",
         "hint_en": "Internal attributes are closed so that programs cannot escape the sandbox.",
         "hint_ko": "프로그램이 샌드박스를 벗어나지 못하도록 내부 속성은 막혀 있습니다.",
     },
@@ -174,6 +176,46 @@ MESSAGES: dict[str, messages.Entry] = {
     },
 }
 
+MESSAGES.update(
+    {
+        "dunder_not_allowed": {
+            "en": "A class here cannot define `{name}`.",
+            "ko": "여기서는 클래스에 `{name}`을(를) 정의할 수 없습니다.",
+            "hint_en": "Python would call it behind the program's back. A class may define __init__, "
+            + "__repr__/__str__, __call__, __len__, __getitem__, __iter__ and the operators "
+            + "(__add__, __mul__, __eq__…).",
+            "hint_ko": "파이썬이 프로그램 모르게 호출하는 메서드입니다. 클래스에는 __init__, "
+            + "__repr__/__str__, __call__, __len__, __getitem__, __iter__와 연산자"
+            + "(__add__, __mul__, __eq__…)를 정의할 수 있습니다.",
+        },
+        "decorator_not_allowed": {
+            "en": "The decorator `@{what}` is not supported here.",
+            "ko": "데코레이터 `@{what}`은(는) 여기서 지원하지 않습니다.",
+            "hint_en": "Available decorators: @staticmethod, @classmethod, @property, @torch.no_grad().",
+            "hint_ko": "쓸 수 있는 데코레이터: @staticmethod, @classmethod, @property, @torch.no_grad().",
+        },
+        "annotation_not_allowed": {
+            "en": "A type annotation may only name types (found `{what}`).",
+            "ko": "타입 표기에는 타입 이름만 쓸 수 있습니다 (`{what}` 발견).",
+            "hint_en": "Write `x: torch.Tensor` or `-> float`; annotations are not run here.",
+            "hint_ko": "`x: torch.Tensor`나 `-> float`처럼 쓰세요. 타입 표기는 실행되지 않습니다.",
+        },
+        "class_keyword_not_allowed": {
+            "en": "`class …({name}=…)` is not supported here.",
+            "ko": "`class …({name}=…)`는 여기서 지원하지 않습니다.",
+            "hint_en": "Metaclasses and class keywords would run code when the class is made; "
+            + "subclass nn.Module, torch.autograd.Function, Dataset, Exception or nothing.",
+            "hint_ko": "메타클래스와 클래스 키워드는 클래스를 만들 때 코드를 실행합니다. "
+            + "nn.Module, torch.autograd.Function, Dataset, Exception을 상속하거나 아무것도 상속하지 마세요.",
+        },
+        "class_body_not_allowed": {
+            "en": "A class body here holds methods and attributes only (found {what}).",
+            "ko": "여기서 클래스 본문에는 메서드와 속성만 둘 수 있습니다 ({what} 발견).",
+            "hint_en": "Move other statements into __init__ or a method.",
+            "hint_ko": "다른 문장은 __init__이나 메서드 안으로 옮기세요.",
+        },
+    }
+)
 messages.register(MESSAGES)
 messages.register(
     {

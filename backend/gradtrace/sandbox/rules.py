@@ -20,6 +20,10 @@ ALLOWED_NODES: frozenset[type[ast.AST]] = frozenset(
         ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.keyword, ast.Starred,
         ast.Attribute, ast.Subscript, ast.Slice, ast.ListComp, ast.comprehension, ast.IfExp,
         ast.JoinedStr, ast.FormattedValue,
+        # functions, classes and the statements around them (run/interpreter.py implements each)
+        ast.FunctionDef, ast.Lambda, ast.arguments, ast.arg, ast.Return, ast.ClassDef, ast.While,
+        ast.Try, ast.ExceptHandler, ast.Raise, ast.Assert, ast.Delete, ast.Del, ast.Global,
+        ast.Nonlocal, ast.Dict, ast.Set, ast.DictComp, ast.SetComp, ast.GeneratorExp, ast.Yield,
         ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult,
         ast.BitAnd, ast.BitOr, ast.BitXor,
         ast.UAdd, ast.USub, ast.Not, ast.Invert, ast.And, ast.Or,
@@ -29,17 +33,8 @@ ALLOWED_NODES: frozenset[type[ast.AST]] = frozenset(
 
 # Refused syntax with a dedicated message (code, what).
 SPECIFIC_REFUSALS: dict[type[ast.AST], str] = {
-    ast.FunctionDef: "def_not_allowed",
     ast.AsyncFunctionDef: "async_not_allowed",
-    ast.ClassDef: "class_not_allowed",
-    ast.Lambda: "lambda_not_allowed",
-    ast.While: "while_not_allowed",
-    ast.Try: "try_not_allowed",
-    ast.Global: "global_not_allowed",
-    ast.Nonlocal: "global_not_allowed",
-    ast.Yield: "generator_not_allowed",
     ast.YieldFrom: "generator_not_allowed",
-    ast.GeneratorExp: "generator_not_allowed",
     ast.Await: "async_not_allowed",
     ast.AsyncFor: "async_not_allowed",
     ast.AsyncWith: "async_not_allowed",
@@ -56,22 +51,40 @@ SYNTAX_NAMES: dict[str, str] = {
 
 ALLOWED_BUILTINS: frozenset[str] = frozenset(
     {"range", "len", "abs", "min", "max", "sum", "round", "float", "int", "bool", "list", "tuple",
-     "print", "enumerate", "zip"}
+     "print", "enumerate", "zip", "map", "filter", "sorted", "reversed", "any", "all", "isinstance",
+     "issubclass", "dict", "set", "frozenset", "str", "repr", "hasattr", "getattr", "callable", "iter",
+     "next", "divmod", "pow", "hash", "id", "type", "super", "object", "staticmethod", "classmethod",
+     "property", "format", "chr", "ord", "slice", "Exception", "ValueError", "TypeError",
+     "RuntimeError", "KeyError", "IndexError", "ZeroDivisionError", "AssertionError",
+     "NotImplementedError", "StopIteration", "ArithmeticError", "LookupError", "AttributeError",
+     "NameError", "OverflowError", "NotImplemented"}
 )  # fmt: skip
+# `__name__` (the program runs as "__main__") and the dunders a class body may define:
+# the ones the interpreter dispatches itself. Every other dunder is refused wherever it appears.
+READABLE_DUNDERS: frozenset[str] = frozenset({"__name__", "__init__"})
+CLASS_DUNDERS: frozenset[str] = frozenset(
+    {"__init__", "__repr__", "__str__", "__call__", "__len__", "__getitem__", "__setitem__",
+     "__contains__", "__iter__", "__bool__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+     "__neg__", "__pos__", "__abs__", "__float__", "__int__", "__doc__",
+     *(f"__{r}{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")
+       for r in ("", "r", "i"))}
+)  # fmt: skip
+# Decorators a program may write: `@staticmethod`, `@classmethod`, `@property`, `@torch.no_grad()`.
+DECORATOR_NAMES: frozenset[str] = frozenset({"staticmethod", "classmethod", "property"})
 PRESET_NAMES: frozenset[str] = frozenset({"torch", "nn", "F", "optim", "np", "math", "device"})
 CONSTANT_NAMES: frozenset[str] = frozenset({"True", "False", "None"})
 
 # Python builtins that are never available (unless the program binds the name itself).
-FORBIDDEN_BUILTINS: frozenset[str] = frozenset(dir(builtins)) - ALLOWED_BUILTINS - CONSTANT_NAMES
+FORBIDDEN_BUILTINS: frozenset[str] = frozenset(dir(builtins)) - ALLOWED_BUILTINS - CONSTANT_NAMES - {"__name__"}
 
 # Attribute names refused on any object, with a better message than "not available".
 FILE_ATTRS: frozenset[str] = frozenset(
-    {"save", "load", "from_file", "tofile", "tobytes", "fromfile", "hub", "ops", "utils", "jit",
+    {"save", "load", "from_file", "tofile", "tobytes", "fromfile", "hub", "ops", "jit",
      "classes", "distributed", "backends", "storage", "untyped_storage", "library", "multiprocessing",
      "open", "system", "popen", "dump", "dumps", "loadtxt", "savetxt", "memmap", "ctypes",
      "register_hook", "register_forward_hook", "register_forward_pre_hook",
      "register_full_backward_hook", "register_backward_hook", "apply_", "map_", "map2_",
-     "share_memory_", "pin_memory", "format", "format_map"}
+     "share_memory_", "pin_memory", "format_map"}
 )  # fmt: skip
 COMPILE_ATTRS: frozenset[str] = frozenset({"compile"})
 FUNC_ATTRS: frozenset[str] = frozenset({"func", "vmap", "functional_call", "jacrev", "jacfwd", "hessian"})
@@ -84,11 +97,23 @@ IMPORTABLE: dict[str, str] = {
     "torch.optim": "optim",
     "numpy": "np",
     "math": "math",
+    "random": "random",
+    "collections": "collections",
+    "torch.autograd": "autograd",
+    "torch.utils": "utils",
+    "torch.utils.data": "data",
+    "matplotlib": "matplotlib",
+    "matplotlib.pyplot": "plt",
+    "typing": "typing",
 }
 FUNC_MODULES: frozenset[str] = frozenset({"torch.func", "functorch"})
 
 # f-string format specs: fill/align, sign, width (3 digits), grouping, precision (2 digits), type.
 FORMAT_SPEC = re.compile(r"[<>^=]?[+\- ]?0?\d{0,3}[,_]?(\.\d{1,2})?[bdeEfFgGn%xXos]?")
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
 def syntax_name(node: ast.AST) -> str:

@@ -13,13 +13,17 @@ from collections.abc import Callable
 from gradtrace.core.errors import GradtraceError
 from gradtrace.sandbox.rules import (
     ALLOWED_NODES,
+    CLASS_DUNDERS,
     COMPILE_ATTRS,
+    DECORATOR_NAMES,
     FILE_ATTRS,
     FORBIDDEN_BUILTINS,
     FORMAT_SPEC,
     FUNC_ATTRS,
     FUNC_MODULES,
     IMPORTABLE,
+    READABLE_DUNDERS,
+    is_dunder,
     syntax_name,
 )
 
@@ -30,10 +34,18 @@ def stored_names(tree: ast.AST) -> frozenset[str]:
     """Every name the program itself binds (a variable called ``input`` is fine)."""
     names: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             names.add(node.id)
         elif isinstance(node, ast.alias):
             names.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names.update(node.names)
     return frozenset(names)
 
 
@@ -48,7 +60,7 @@ def _not_allowed(code: str, **params: object) -> GradtraceError:
 
 def _name(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.Name)
-    if node.id.startswith("_"):
+    if is_dunder(node.id) and (node.id != "__name__" or not isinstance(node.ctx, ast.Load)):
         return _not_allowed("private_name", name=node.id)
     if isinstance(node.ctx, ast.Load) and node.id in FORBIDDEN_BUILTINS and node.id not in bound:
         if node.id == "open":
@@ -58,8 +70,11 @@ def _name(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
 
 
 def attribute_refusal(attr: str) -> GradtraceError | None:
-    """A better message for attribute names that are refused on every object."""
-    if attr.startswith("_"):
+    """A better message for attribute names that are refused on every object.
+
+    ``_name`` passes here: the run's policy allows it on the program's own objects only.
+    """
+    if attr.startswith("__") and attr not in READABLE_DUNDERS:
         return _not_allowed("private_name", name=attr)
     if attr in COMPILE_ATTRS:
         return _not_allowed("compile_not_allowed")
@@ -77,9 +92,9 @@ def _attribute(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     refusal = attribute_refusal(node.attr)
     if refusal is not None:
         return refusal
-    if isinstance(node.ctx, ast.Store) and node.attr != "requires_grad":
+    if not isinstance(node.ctx, ast.Load) and node.attr in READABLE_DUNDERS:
         return _not_allowed("assign_not_allowed", attr=node.attr)
-    return None
+    return None  # which objects take which attributes is the run's policy
 
 
 def _import(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
@@ -141,15 +156,13 @@ def _assign(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
 
 def _ann_assign(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.AnnAssign)
-    if node.value is None or not isinstance(node.target, ast.Name):
+    if node.value is None:
         return _not_allowed("syntax_not_allowed", what="annotation without a value")
-    return None
+    return _target(node.target, allow_attribute=True)
 
 
 def _aug_assign(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.AugAssign)
-    if not isinstance(node.target, ast.Name | ast.Subscript):
-        return _not_allowed("syntax_not_allowed", what="augmented assignment to an attribute")
     return _operator(node, bound)
 
 
@@ -169,8 +182,125 @@ def _comprehension(node: ast.AST, bound: frozenset[str]) -> GradtraceError | Non
 
 def _with(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.With)
-    if any(item.optional_vars is not None for item in node.items):
-        return _not_allowed("syntax_not_allowed", what="with ... as")
+    for item in node.items:
+        if item.optional_vars is not None:
+            error = _target(item.optional_vars, allow_attribute=False)
+            if error is not None:
+                return error
+    return None
+
+
+def _function(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
+    """``def``: decorators from a short list; annotations name types, they never call."""
+    assert isinstance(node, ast.FunctionDef)
+    if is_dunder(node.name) and node.name not in CLASS_DUNDERS:
+        return _not_allowed("dunder_not_allowed", name=node.name)
+    for decorator in node.decorator_list:
+        if not is_decorator(decorator):
+            return _not_allowed("decorator_not_allowed", what=ast.unparse(decorator)[:60])
+    if node.type_params if hasattr(node, "type_params") else False:
+        return _not_allowed("syntax_not_allowed", what="type parameters")
+    return _annotations(node)
+
+
+def is_decorator(node: ast.expr) -> bool:
+    """``@staticmethod``, ``@classmethod``, ``@property``, ``@torch.no_grad()``."""
+    if isinstance(node, ast.Name):
+        return node.id in DECORATOR_NAMES
+    return (
+        isinstance(node, ast.Call)
+        and not node.args
+        and not node.keywords
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "no_grad"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "torch"
+    )
+
+
+def _annotations(node: ast.FunctionDef) -> GradtraceError | None:
+    args = node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    hints = [a.annotation for a in every if a is not None and a.annotation is not None]
+    for hint in [*hints, node.returns]:
+        error = annotation_refusal(hint)
+        if error is not None:
+            return error
+    return None
+
+
+def annotation_refusal(hint: ast.expr | None) -> GradtraceError | None:
+    """An annotation is never evaluated, but it is code all the same: it may name types, not call."""
+    if hint is None:
+        return None
+    for inner in ast.walk(hint):
+        if not isinstance(inner, ast.Name | ast.Attribute | ast.Subscript | ast.Tuple | ast.List
+                          | ast.Constant | ast.BinOp | ast.BitOr | ast.Load | ast.Slice):  # fmt: skip
+            return _not_allowed("annotation_not_allowed", what=syntax_name(inner))
+    return None
+
+
+def _class(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
+    """``class``: no metaclass or keywords, no decorators, a body of methods and plain attributes."""
+    assert isinstance(node, ast.ClassDef)
+    if node.keywords:
+        return _not_allowed("class_keyword_not_allowed", name=node.keywords[0].arg or "**")
+    if node.decorator_list:
+        return _not_allowed("decorator_not_allowed", what=ast.unparse(node.decorator_list[0])[:60])
+    if is_dunder(node.name):
+        return _not_allowed("dunder_not_allowed", name=node.name)
+    for stmt in node.body:
+        error = _class_statement(stmt)
+        if error is not None:
+            return error
+    return None
+
+
+def _class_statement(stmt: ast.stmt) -> GradtraceError | None:
+    if isinstance(stmt, ast.FunctionDef | ast.Pass):
+        return None
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        return None  # the docstring
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(
+        stmt, ast.AnnAssign) else None  # fmt: skip
+    if targets is None:
+        return _not_allowed("class_body_not_allowed", what=syntax_name(stmt))
+    for target in targets:
+        if not isinstance(target, ast.Name):
+            return _not_allowed("class_body_not_allowed", what=f"assignment to {syntax_name(target)}")
+        if is_dunder(target.id) and target.id not in CLASS_DUNDERS:
+            return _not_allowed("dunder_not_allowed", name=target.id)
+    return None
+
+
+def _scope_names(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
+    assert isinstance(node, ast.Global | ast.Nonlocal)
+    for name in node.names:
+        if is_dunder(name):
+            return _not_allowed("private_name", name=name)
+    return None
+
+
+def _arg(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
+    assert isinstance(node, ast.arg)
+    if is_dunder(node.arg):
+        return _not_allowed("private_name", name=node.arg)
+    return None
+
+
+def _handler(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
+    assert isinstance(node, ast.ExceptHandler)
+    if node.name and is_dunder(node.name):
+        return _not_allowed("private_name", name=node.name)
+    return None
+
+
+def _delete(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
+    assert isinstance(node, ast.Delete)
+    for target in node.targets:
+        error = _target(target, allow_attribute=True)
+        if error is not None:
+            return error
     return None
 
 
@@ -178,6 +308,8 @@ def _target(target: ast.expr, *, allow_attribute: bool) -> GradtraceError | None
     """Assignment targets: names, tuples/lists of names, subscripts, `t.requires_grad`."""
     if isinstance(target, ast.Name | ast.Subscript):
         return None
+    if isinstance(target, ast.Starred):
+        return _target(target.value, allow_attribute=allow_attribute)
     if isinstance(target, ast.Attribute) and allow_attribute:
         return None  # the attribute rule allows only `requires_grad`
     if isinstance(target, ast.Tuple | ast.List):
@@ -191,16 +323,14 @@ def _target(target: ast.expr, *, allow_attribute: bool) -> GradtraceError | None
 
 def _starred(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.Starred)
-    if not isinstance(node.ctx, ast.Load):
-        return _not_allowed("syntax_not_allowed", what="starred assignment")
     return None
 
 
 def _keyword(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.keyword)
     if node.arg is None:
-        return _not_allowed("syntax_not_allowed", what="**keyword arguments")
-    if node.arg.startswith("_"):
+        return None  # f(**options): the run checks each key like a written keyword
+    if is_dunder(node.arg):
         return _not_allowed("private_name", name=node.arg)
     return None
 
@@ -235,4 +365,11 @@ _RULES: dict[type[ast.AST], Rule] = {
     ast.Starred: _starred,
     ast.keyword: _keyword,
     ast.FormattedValue: _formatted,
+    ast.FunctionDef: _function,
+    ast.ClassDef: _class,
+    ast.Global: _scope_names,
+    ast.Nonlocal: _scope_names,
+    ast.arg: _arg,
+    ast.ExceptHandler: _handler,
+    ast.Delete: _delete,
 }

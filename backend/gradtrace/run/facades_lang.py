@@ -1,0 +1,270 @@
+"""The modules tutorials import beside torch: ``random``, ``collections``, ``typing``,
+``torch.autograd``, ``torch.utils.data`` and ``matplotlib.pyplot`` (accepted, not drawn).
+
+``random`` is the run's own generator, seeded like torch: a program never touches
+the process's random state, and the next program starts from the same seed.
+``DataLoader`` is the sandbox's own: it walks the dataset through the interpreter
+(a program's ``__getitem__`` runs with the budget) and stacks rows as torch does.
+"""
+
+from __future__ import annotations
+
+import collections
+import random as _random
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils import data as torch_data
+
+from gradtrace.core.errors import GradtraceError
+from gradtrace.run import budget, dispatch
+from gradtrace.run.backward import charge_backward
+from gradtrace.run.indexing import get_item
+from gradtrace.run.objects import DefaultDict
+from gradtrace.run.shapes import charge
+from gradtrace.run.values import INERT_CALL, Facade, Func, words
+from gradtrace.sandbox import check_sequence
+
+
+def _not_callable(name: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise GradtraceError("not_allowed", "call_not_allowed", {"what": f"{name}(...) (use it as a base class)"})
+
+    return refuse
+
+
+# ----- random -----
+def _rng() -> _random.Random:
+    state = budget.state()
+    if state.py_rng is None:
+        state.py_rng = _random.Random(0)
+    return state.py_rng  # type: ignore[no-any-return]
+
+
+def _sized_population(population: Any) -> list[Any]:
+    from gradtrace.run.builtins_iter import items_of
+
+    return items_of(population, "the population")
+
+
+def _random_facade() -> Facade:
+    def seed(value: Any = None) -> None:
+        if value is not None and not isinstance(value, int | float | str):
+            raise TypeError("seed must be a number or a string")
+        _rng().seed(value if value is not None else 0)
+
+    def shuffle(items: list[Any]) -> None:
+        if not isinstance(items, list):
+            raise TypeError("shuffle() takes a list")
+        _rng().shuffle(items)
+
+    def sample(population: Any, k: int) -> list[Any]:
+        return _rng().sample(_sized_population(population), k)
+
+    def choice(population: Any) -> Any:
+        return _rng().choice(_sized_population(population))
+
+    def randint(low: int, high: int) -> int:
+        return _rng().randint(int(low), int(high))
+
+    members: dict[str, object] = {
+        "seed": Func("random.seed", seed, kwargs=frozenset()),
+        "random": Func("random.random", lambda: _rng().random(), kwargs=frozenset()),
+        "uniform": Func("random.uniform", lambda a, b: _rng().uniform(a, b), kwargs=frozenset()),
+        "gauss": Func("random.gauss", lambda mu=0.0, sigma=1.0: _rng().gauss(mu, sigma), kwargs=frozenset()),
+        "randint": Func("random.randint", randint, kwargs=frozenset()),
+        "choice": Func("random.choice", choice, kwargs=frozenset()),
+        "shuffle": Func("random.shuffle", shuffle, kwargs=frozenset()),
+        "sample": Func("random.sample", sample, kwargs=frozenset({"k"})),
+    }
+    return Facade("random", members)
+
+
+# ----- collections -----
+def _ordered_dict(*args: Any, **kwargs: Any) -> collections.OrderedDict[Any, Any]:
+    from gradtrace.run.builtins_types import TYPE_BUILTINS
+
+    return collections.OrderedDict(TYPE_BUILTINS["dict"].impl(*args, **kwargs))
+
+
+def _default_dict(factory: Any = None, *args: Any) -> DefaultDict:
+    from gradtrace.run.builtins_types import TYPE_BUILTINS
+
+    return DefaultDict(factory, TYPE_BUILTINS["dict"].impl(*args))
+
+
+def _collections_facade() -> Facade:
+    return Facade(
+        "collections",
+        {
+            "OrderedDict": Func("collections.OrderedDict", _ordered_dict, accepts="any", cls=collections.OrderedDict),
+            "defaultdict": Func("collections.defaultdict", _default_dict, kwargs=frozenset(), accepts="any",
+                                cls=DefaultDict),  # fmt: skip
+        },
+    )
+
+
+# ----- typing: names for annotations (never evaluated) -----
+class _Hint:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"typing.{self.name}"
+
+
+def _typing_facade() -> Facade:
+    names = words("Any List Dict Tuple Optional Union Callable Iterable Iterator Sequence Set Type")
+    return Facade("typing", {name: _Hint(name) for name in names})
+
+
+# ----- torch.autograd -----
+def _variable(data: Any, requires_grad: bool = False) -> torch.Tensor:
+    """``Variable(t, requires_grad=True)``: since torch 0.4 a Variable is the tensor itself."""
+    if not isinstance(data, torch.Tensor):
+        raise TypeError("Variable() takes a tensor")
+    if requires_grad and not data.requires_grad:
+        data.requires_grad_(True)
+    return data
+
+
+def _grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Any = None,
+          create_graph: bool = False, allow_unused: bool = False) -> tuple[Any, ...]:  # fmt: skip
+    """``torch.autograd.grad``: charged like ``backward`` (every graph it walks, before it runs)."""
+    for output in outputs if isinstance(outputs, list | tuple) else (outputs,):
+        if not isinstance(output, torch.Tensor):
+            raise TypeError("outputs must be tensors")
+        charge_backward(output)
+    state = budget.state()
+    state.backward_calls += 1
+    result = torch.autograd.grad(outputs, inputs, grad_outputs=grad_outputs, retain_graph=retain_graph,
+                                 create_graph=create_graph, allow_unused=allow_unused)  # fmt: skip
+    for tensor in result:
+        if isinstance(tensor, torch.Tensor):
+            charge(tensor)
+    return tuple(result)
+
+
+def _autograd_facade() -> Facade:
+    return Facade(
+        "torch.autograd",
+        {
+            "Variable": Func("torch.autograd.Variable", _variable, kwargs=frozenset({"requires_grad"})),
+            "Function": Func("torch.autograd.Function", _not_callable("Function"), cls=torch.autograd.Function),
+            "grad": Func("torch.autograd.grad", _grad, kwargs=frozenset(
+                {"outputs", "inputs", "grad_outputs", "retain_graph", "create_graph", "allow_unused"})),  # fmt: skip
+        },
+    )
+
+
+# ----- torch.utils.data -----
+class DataLoader:
+    """Batches of a dataset, each epoch walked by the interpreter (``for xb, yb in loader``)."""
+
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError("batch_size should be a positive integer")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+
+    def __len__(self) -> int:
+        count = _dataset_length(self.dataset)
+        full, rest = divmod(count, self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def __repr__(self) -> str:
+        return f"<DataLoader batch_size={self.batch_size}>"
+
+    def iterate_in_sandbox(self) -> Any:
+        count = _dataset_length(self.dataset)
+        budget.budget().expect(count, count)
+        torch.empty((), dtype=torch.int64).random_()  # torch's loader draws its base seed first
+        order = list(range(count))
+        if self.shuffle:  # then RandomSampler seeds its own generator from the global one
+            generator = torch.Generator()
+            generator.manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
+            order = torch.randperm(count, generator=generator).tolist()
+        for start in range(0, count, self.batch_size):
+            indices = order[start : start + self.batch_size]
+            if self.drop_last and len(indices) < self.batch_size:
+                return
+            yield _collate([get_item(self.dataset, i) for i in indices])
+
+
+def _dataset_length(dataset: Any) -> int:
+    from gradtrace.run.builtins import BUILTINS
+
+    length = BUILTINS["len"].impl(dataset)
+    check_sequence(length, budget.budget().limits)
+    return int(length)
+
+
+def _collate(rows: list[Any]) -> Any:
+    """torch's default collation: tensors stacked, numbers made tensors, tuples column by column."""
+    first = rows[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(rows)
+    if isinstance(first, bool | int | float):
+        return torch.tensor(rows)
+    if isinstance(first, tuple | list):
+        return [_collate([row[i] for row in rows]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {key: _collate([row[key] for row in rows]) for key in first}
+    return rows
+
+
+def _tensor_dataset(*tensors: Any) -> torch_data.TensorDataset:
+    if not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise TypeError("TensorDataset takes tensors")
+    return torch_data.TensorDataset(*tensors)
+
+
+def _random_split(dataset: Any, lengths: Any) -> list[Any]:
+    count = _dataset_length(dataset)
+    sizes = [int(length) for length in lengths]
+    if sum(sizes) != count:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    order = torch.randperm(count).tolist()
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(torch_data.Subset(dataset, order[start : start + size]))
+        start += size
+    return parts
+
+
+def _data_facade() -> Facade:
+    return Facade(
+        "torch.utils.data",
+        {
+            "Dataset": Func("Dataset", _not_callable("Dataset"), cls=torch_data.Dataset),
+            "TensorDataset": Func("TensorDataset", _tensor_dataset, kwargs=frozenset(), cls=torch_data.TensorDataset),
+            "DataLoader": Func("DataLoader", DataLoader, accepts="modules", cls=DataLoader,
+                               kwargs=frozenset({"dataset", "batch_size", "shuffle", "drop_last"})),  # fmt: skip
+            "random_split": Func("random_split", _random_split, kwargs=frozenset()),
+        },
+    )
+
+
+# ----- matplotlib.pyplot: accepted and ignored -----
+def _plt_facade() -> Facade:
+    names = words(
+        "plot scatter show figure subplot subplots title xlabel ylabel legend imshow hist bar grid xlim ylim "
+        "axis tight_layout savefig close clf colorbar suptitle text pause ion ioff axhline axvline fill_between"
+    )
+    return Facade("matplotlib.pyplot", dict.fromkeys(names, INERT_CALL))
+
+
+_ = (nn, dispatch)
+RANDOM = _random_facade()
+COLLECTIONS = _collections_facade()
+TYPING = _typing_facade()
+AUTOGRAD = _autograd_facade()
+DATA = _data_facade()
+PLT = _plt_facade()
+UTILS = Facade("torch.utils", {"data": DATA})
+MATPLOTLIB = Facade("matplotlib", {"pyplot": PLT})

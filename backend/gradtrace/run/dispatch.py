@@ -229,3 +229,14 @@ def _container_text(value: Any) -> str:
     if isinstance(value, set):
         return "{" + items + "}" if value else "set()"
     return f"[{items}]"
+
+
+def render(value: Any, conversion: str, spec: str) -> str:
+    """How ``str.format`` and ``%`` show a value: the program's own text for its objects."""
+    from gradtrace.run.strings import default_render
+
+    if is_program_value(value):
+        if spec:
+            raise GradtraceError("not_allowed", "format_not_allowed", {"spec": spec})
+        return to_text(value, "r" if conversion == "r" else "s")
+    return default_render(value, conversion, spec)

@@ -30,6 +30,7 @@ from gradtrace.run.policy import get_attribute, set_attribute
 from gradtrace.run.shapes import range_length
 from gradtrace.run.spans import current_span
 from gradtrace.run.steps import minimum_steps
+from gradtrace.run.strings import percent_format
 from gradtrace.sandbox import Program, check_sequence
 from gradtrace.sandbox.rules import IMPORTABLE
 
@@ -345,6 +346,8 @@ class Interpreter(Definitions, Flow):
         return bool(value)
 
     def binary(self, op: ast.operator, left: Any, right: Any, *, inplace: bool = False) -> Any:
+        if type(left) is str and isinstance(op, ast.Mod):
+            return percent_format(left, right, dispatch.render)
         classes = self.run.classes
         if classes and (type(left) in classes or type(right) in classes):
             return dispatch.binary(op, left, right, inplace=inplace)

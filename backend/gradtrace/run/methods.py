@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from gradtrace.core.errors import GradtraceError
-from gradtrace.run import budget
+from gradtrace.run import budget, dispatch
 from gradtrace.run.backward import charge_backward, charge_step
 from gradtrace.run.devices import check_device
 from gradtrace.run.shapes import (
@@ -26,7 +26,9 @@ from gradtrace.run.shapes import (
     size_args,
     size_of,
 )
+from gradtrace.run.containers import CTX_METHODS, DICT_METHODS, LIST_METHODS, SET_METHODS
 from gradtrace.run.spans import current_span
+from gradtrace.run.strings import STR_METHODS, format_method
 from gradtrace.run.values import words
 from gradtrace.sandbox import check_sequence
 
@@ -192,5 +194,10 @@ METHODS: dict[str, dict[str, Handler]] = {
     "optimizer": _table("zero_grad", step=_step),
     "ndarray": _table("sum mean max min reshape item", tolist=_tolist),
     "return_types": {},
-    "list": _table("index count pop", append=_append),
+    "list": LIST_METHODS,
+    "dict": DICT_METHODS,
+    "set": SET_METHODS,
+    "ctx": CTX_METHODS,
+    "exception": {},
+    "str": {**STR_METHODS, "format": format_method(dispatch.render)},
 }

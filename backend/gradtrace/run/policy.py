@@ -58,6 +58,8 @@ def kind_of(value: object) -> str | None:
         return "dtype"
     if isinstance(value, torch.device):
         return "device"
+    if isinstance(value, torch.autograd.function.FunctionCtx):
+        return "ctx"
     if isinstance(value, torch.autograd.graph.Node):
         return "grad_fn"
     if type(value) in MODULE_TYPES or isinstance(value, nn.Module) and objects.info_of(value) is not None:

@@ -146,16 +146,21 @@ def _trace_source(
         result = execute(program, device=device, seed=seed, limits=limits, output=output, observer=cap)
     out = result.variables.get(result.output_name) if result.output_name else None
     try:
-        graph = cap.graph(
-            out if isinstance(out, torch.Tensor) else None,
-            names=result.variables,
-            spans=result.spans,
-            backward=backward,
-            device=result.device,
-        )
+        with result.resumed():  # a program's own backward (autograd.Function) runs in its run
+            graph = cap.graph(
+                out if isinstance(out, torch.Tensor) else None,
+                names=result.variables,
+                spans=result.spans,
+                backward=backward,
+                device=result.device,
+            )
     except GradtraceError:
         raise
     except (RuntimeError, ValueError, TypeError) as exc:  # e.g. backward of an odd output
         raise GradtraceError("runtime", "internal", detail=str(exc)) from None
     graph["printed"] = result.printed
+    if result.notes:
+        from gradtrace.tracer.notes import note
+
+        graph.setdefault("notes", []).extend(note(code) for code in result.notes)
     return graph

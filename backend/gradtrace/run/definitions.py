@@ -88,6 +88,9 @@ class Definitions:
     def call_function(self: Interpreter, function: ProgramFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.budget.enter_call(function.qualname)
         outer = self.scope
+        observer = self.run.observer if _grouped(function) else None
+        if observer is not None:
+            observer.function_entered(function.qualname)
         try:
             scope = self._call_scope(function)
             scope.vars.update(bind_arguments(function, args, kwargs))
@@ -99,6 +102,8 @@ class Definitions:
         finally:
             self.scope = outer
             self.budget.calls -= 1
+            if observer is not None:
+                observer.function_exited()
 
     def _call_scope(self: Interpreter, function: ProgramFunction) -> Scope:
         key = id(function.node)
@@ -210,6 +215,13 @@ class Definitions:
             target.vars[name] = value
             return
         scope.vars[name] = value
+
+
+def _grouped(function: ProgramFunction) -> bool:
+    """Group a call's ops under its name, but for ``forward`` (its module groups them) and lambdas."""
+    if function.name == "<lambda>":
+        return False
+    return not (function.name == "forward" and function.owner is not None and issubclass(function.owner, torch.nn.Module))
 
 
 _YIELDED = " yielded"  # a key no program name can be

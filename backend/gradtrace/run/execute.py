@@ -8,6 +8,8 @@ torch state (RNG, grad mode) is as it was before.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +32,10 @@ class RunObserver(Protocol):
 
     def assigned(self, name: str, value: object, span: Span) -> None: ...
 
+    def function_entered(self, name: str) -> None: ...
+
+    def function_exited(self) -> None: ...
+
     def backward(
         self,
         tensor: torch.Tensor,
@@ -47,6 +53,27 @@ class RunResult:
     spans: dict[str, Span] = field(default_factory=dict)
     device: str = "cpu"
     backward_calls: int = 0
+    notes: list[str] = field(default_factory=list)
+    run: budget.RunState | None = field(default=None, repr=False)
+
+    @contextmanager
+    def resumed(self) -> Iterator[None]:
+        """Host work that may run program code (the automatic backward through a program's
+        ``autograd.Function``, its module hooks) runs inside the run again, with what is left
+        of its budget; outside this block, program code refuses to run."""
+        run = self.run
+        if run is None:
+            yield
+            return
+        token = budget.enter(run)
+        run.active = True
+        try:
+            yield
+        except GradtraceError as error:
+            raise _clean(error) from None
+        finally:
+            run.active = False
+            budget.leave(token)
 
 
 def execute(
@@ -101,6 +128,7 @@ def _execute(
             interpreter.run_program()
     finally:
         torch.set_grad_enabled(grad_enabled)
+        run.active = False
         budget.leave(token)
     variables = interpreter.variables()
     return RunResult(
@@ -110,6 +138,8 @@ def _execute(
         spans={name: interpreter.spans[name] for name in variables if name in interpreter.spans},
         device=resolved,
         backward_calls=run.backward_calls,
+        notes=sorted(set(run.notes)),
+        run=run,
     )
 
 

@@ -229,6 +229,32 @@ EXPLANATIONS: dict[str, messages.Entry] = {
         "hint_en": "Read PyTorch's message above: it names the operation and the shapes or types involved.",
         "hint_ko": "위의 PyTorch 메시지를 읽어 보세요. 어떤 연산과 모양/타입이 문제인지 알려 줍니다.",
     },
+    "program_code_after_run": {
+        "en": "`{name}` is the program's own code, and the program has finished.",
+        "ko": "`{name}`은(는) 프로그램의 코드인데 프로그램이 이미 끝났습니다.",
+        "hint_en": "Call it while the program runs (e.g. call backward() in the program).",
+        "hint_ko": "프로그램이 실행되는 동안 호출하세요 (예: 프로그램 안에서 backward()를 호출).",
+    },
+    "recursion_too_deep": {
+        "en": "`{name}` calls itself (or other functions) too deeply ({limit} calls inside one another).",
+        "ko": "`{name}`이(가) 너무 깊게 재귀 호출됩니다 (서로 안에서 {limit}번 호출).",
+        "hint_en": "Check the stopping condition of the recursion, or use a loop.",
+        "hint_ko": "재귀의 종료 조건을 확인하거나 반복문을 쓰세요.",
+    },
+    "base_not_allowed": {
+        "en": "A class here cannot inherit from `{what}`.",
+        "ko": "여기서는 클래스가 `{what}`을(를) 상속할 수 없습니다.",
+        "hint_en": "Subclass nn.Module, torch.autograd.Function, Dataset, Exception, your own classes or nothing.",
+        "hint_ko": "nn.Module, torch.autograd.Function, Dataset, Exception, 직접 만든 클래스를 상속하거나 아무것도 상속하지 마세요.",
+    },
+    "member_not_allowed": {
+        "en": "A subclass of {base} cannot redefine `{name}`.",
+        "ko": "{base}의 하위 클래스는 `{name}`을(를) 다시 정의할 수 없습니다.",
+        "hint_en": "Choose another name: {base} uses this one itself (a module defines forward, "
+        "a Function forward and backward as @staticmethod).",
+        "hint_ko": "다른 이름을 쓰세요. {base}가 직접 쓰는 이름입니다 (모듈은 forward, "
+        "Function은 @staticmethod로 forward와 backward를 정의합니다).",
+    },
     "python_error": {
         "en": "{kind}: {detail}",
         "ko": "{kind}: {detail}",

@@ -178,6 +178,15 @@ class Capture:
                 weakref.finalize(last, release_on_big_stack, (self.state, self.walk)).atexit = False
 
     # -- RunObserver -----------------------------------------------------------------------
+    def function_entered(self, name: str) -> None:
+        """A program function's ops are grouped under its name, as a module's are under its path."""
+        stack = self._recorder.modules
+        stack.append(f"{stack[-1]}.{name}" if stack and stack[-1] else name)
+
+    def function_exited(self) -> None:
+        if self._recorder.modules:
+            self._recorder.modules.pop()
+
     def assigned(self, name: str, value: object, span: Span | None) -> None:
         """The user bound ``name``: name the tensor (or tensors, or module) it holds."""
         with paused():

@@ -157,6 +157,7 @@ class ModulePaths:
         self.state = state
         self.paths: dict[int, dict[int, str]] = {}
         self.roots: list[int] = []
+        self.root_depths: list[int] = []  # the stack's length under each root module
         self.handles: list[Any] = []
 
     def install(self) -> None:
@@ -174,15 +175,19 @@ class ModulePaths:
 
     def _enter(self, module: torch.nn.Module, args: Any) -> None:
         stack = self.recorder.modules
-        if not stack:
+        if not self.roots:
             # Paths as named_modules() gives them, under the user's variable name if any:
-            # ``model.0.linear``; ops of an unnamed root module itself get no module.
+            # ``model.0.linear``; ops of an unnamed root module itself get no module
+            # (inside a program function ``f``, they get ``f.Linear``).
             root = self.state.module_names.get(id(module), "")
+            if not root and stack and stack[-1]:
+                root = f"{stack[-1]}.{type(module).__name__}"
             table = self.paths.get(id(module))
             if table is None:
                 prefix = f"{root}." if root else ""
                 table = self.paths[id(module)] = {id(m): prefix + p for p, m in module.named_modules() if p}
             self.roots.append(id(module))
+            self.root_depths.append(len(stack))
             stack.append(root)
             return
         table = self.paths.get(self.roots[-1], {})
@@ -192,5 +197,6 @@ class ModulePaths:
         stack = self.recorder.modules
         if stack:
             stack.pop()
-        if not stack and self.roots:
+        if self.roots and len(stack) == self.root_depths[-1]:
             self.roots.pop()
+            self.root_depths.pop()

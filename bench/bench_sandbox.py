@@ -3,7 +3,11 @@
 Prints the median of ``--runs`` runs (default 50) per example and the totals, in
 milliseconds. Examples that end in an error on purpose are timed up to that error.
 
-    .venv/bin/python bench/bench_sandbox.py [--runs N] [--only ID ...]
+    .venv/bin/python bench/bench_sandbox.py [--runs N] [--only ID ...] [--structured]
+
+``--structured`` times pairs of programs doing the same work, one flat and one written
+with functions and classes, in turns (so a slow spell of a shared machine falls on both),
+and prints the cost per interpreter step of each and their ratio.
 """
 
 from __future__ import annotations
@@ -16,6 +20,74 @@ from gradtrace.core import GradtraceError
 from gradtrace.core.curriculum import examples
 from gradtrace.run import execute
 from gradtrace.sandbox import check
+
+_FLAT_LOOP = """
+x = torch.tensor(0.5, requires_grad=True)
+total = x * 0
+for i in range(200):
+    a = x * i
+    b = a + 1
+    total = total + b * b
+total.backward()
+"""
+_FUNCTION_LOOP = """
+def term(x, i):
+    a = x * i
+    b = a + 1
+    return b * b
+
+x = torch.tensor(0.5, requires_grad=True)
+total = x * 0
+for i in range(200):
+    total = total + term(x, i)
+total.backward()
+"""
+_FLAT_MODEL = """
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+x = torch.randn(16, 4)
+for step in range(30):
+    loss = (model(x) ** 2).mean()
+    loss.backward()
+"""
+_CLASS_MODEL = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 8)
+        self.fc2 = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+model = Net()
+x = torch.randn(16, 4)
+for step in range(30):
+    loss = (model(x) ** 2).mean()
+    loss.backward()
+"""
+PAIRS = [("loop", _FLAT_LOOP, _FUNCTION_LOOP), ("model", _FLAT_MODEL, _CLASS_MODEL)]
+
+
+def _timed_steps(source: str) -> tuple[float, int]:
+    """Seconds for check + execute, and the interpreter steps the run charged."""
+    start = time.perf_counter()
+    program = check(source)
+    result = execute(program, device="cpu", seed=0)
+    elapsed = time.perf_counter() - start
+    return elapsed, result.run.budget.steps if result.run is not None else 1
+
+
+def bench_structured(runs: int) -> None:
+    print(f"{'pair':<8} {'flat us/step':>13} {'structured us/step':>19} {'ratio':>6}   (median of {runs}, in turns)")
+    for name, flat, structured in PAIRS:
+        flat_times: list[float] = []
+        structured_times: list[float] = []
+        for _ in range(runs):
+            for source, into in ((flat, flat_times), (structured, structured_times)):
+                seconds, steps = _timed_steps(source)
+                into.append(seconds / steps * 1e6)
+        a, b = statistics.median(flat_times), statistics.median(structured_times)
+        print(f"{name:<8} {a:13.2f} {b:19.2f} {b / a:6.2f}", flush=True)
 
 
 def _ms(seconds: float) -> float:
@@ -54,7 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="runs per example (median is reported)")
     parser.add_argument("--only", nargs="*", default=None, help="example ids to time")
+    parser.add_argument("--structured", action="store_true", help="flat vs functions/classes, per step")
     args = parser.parse_args(argv)
+    if args.structured:
+        bench_structured(args.runs)
+        return 0
 
     chosen = [
         e for e in examples() if e.get("device", "cpu") == "cpu" and (not args.only or e["id"] in args.only)

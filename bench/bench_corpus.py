@@ -234,8 +234,10 @@ def print_report(outcomes: list[Outcome], seconds: float) -> None:
         print(f"{o.name:<{width}}  {o.kind:<15}  {o.describe()}")
     s = summary(outcomes)
     print()
-    print(f"runs: {s['runs']}/{s['cases']} ({s['share']:.0%}); grads equal: {s['grads_equal']}; "
-          f"mismatches: {s['mismatches']}; crashes: {s['crashes']}; {seconds:.1f} s")
+    print(
+        f"runs: {s['runs']}/{s['cases']} ({s['share']:.0%}); grads equal: {s['grads_equal']}; "
+        f"mismatches: {s['mismatches']}; crashes: {s['crashes']}; {seconds:.1f} s"
+    )
     for kind, kind_share in s["per_kind"].items():
         n = sum(o.kind == kind for o in outcomes)
         print(f"  {kind:<15} {kind_share:5.0%} of {n}")

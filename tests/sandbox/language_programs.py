@@ -8,7 +8,7 @@ gradients.
 
 from __future__ import annotations
 
-NOTES_MODEL = '''
+NOTES_MODEL = """
 import torch
 import torch.nn as nn
 
@@ -30,9 +30,9 @@ loss = nn.MSELoss()(model(x), target)
 loss.backward()
 for name, p in model.named_parameters():
     print(name, tuple(p.grad.shape))
-'''
+"""
 
-DEF_DERIVATIVE = '''
+DEF_DERIVATIVE = """
 import torch
 
 def f(x):
@@ -45,9 +45,9 @@ x = torch.tensor(2.0, requires_grad=True)
 y = f(x)
 y.backward()
 print(x.grad.item(), df(2.0))
-'''
+"""
 
-MICROGRAD = '''
+MICROGRAD = """
 class Value:
     def __init__(self, data, _children=(), _op=''):
         self.data = data
@@ -131,9 +131,9 @@ print(f'{g.data:.4f}')
 print(f'{a.grad:.4f}')
 print(f'{b.grad:.4f}')
 print(sum([Value(1.0), Value(2.0)]))
-'''
+"""
 
-CUSTOM_FUNCTION = '''
+CUSTOM_FUNCTION = """
 import torch
 
 class MyReLU(torch.autograd.Function):
@@ -156,9 +156,9 @@ relu = MyReLU.apply
 y = (relu(x * w) * 3).sum()
 y.backward()
 print(x.grad, w.grad)
-'''
+"""
 
-LEGENDRE = '''
+LEGENDRE = """
 import math
 import torch
 
@@ -198,9 +198,9 @@ for t in range(20):
         c.grad = None
         d.grad = None
 print(f'Result: y = {a.item():.4f} + {b.item():.4f} * P3({c.item():.4f} + {d.item():.4f} x)')
-'''
+"""
 
-DATASET = '''
+DATASET = """
 import torch
 from torch.utils.data import Dataset, DataLoader
 
@@ -228,9 +228,9 @@ for epoch in range(2):
         opt.step()
     print("epoch {}: loss {:.4f}".format(epoch, loss.item()))
 print(len(ds), len(loader))
-'''
+"""
 
-DYNAMIC_NET = '''
+DYNAMIC_NET = """
 import random
 import torch
 
@@ -263,9 +263,9 @@ for t in range(5):
     loss.backward()
     optimizer.step()
 print(model.string())
-'''
+"""
 
-LANGUAGE = '''
+LANGUAGE = """
 from collections import OrderedDict, defaultdict
 
 def stats(*values, scale=1, **extra):
@@ -340,15 +340,39 @@ assert fib(5) == 5, "fib is wrong"
 del i
 if __name__ == "__main__":
     print("main")
-'''
+"""
 
 CASES: list[tuple[str, str, str]] = [
-    ("notes_my_model", "course notes (shared/seeds): class MyModel(nn.Module) with super(MyModel, self)", NOTES_MODEL),
-    ("notes_def_derivative", "course notes: def f(x) / df(x), the derivative checked by autograd", DEF_DERIVATIVE),
+    (
+        "notes_my_model",
+        "course notes (shared/seeds): class MyModel(nn.Module) with super(MyModel, self)",
+        NOTES_MODEL,
+    ),
+    (
+        "notes_def_derivative",
+        "course notes: def f(x) / df(x), the derivative checked by autograd",
+        DEF_DERIVATIVE,
+    ),
     ("micrograd_value", "karpathy/micrograd micrograd/engine.py Value and its README example", MICROGRAD),
-    ("tutorial_custom_relu", "pytorch.org beginner/examples_autograd/two_layer_net_custom_function (MyReLU)", CUSTOM_FUNCTION),
+    (
+        "tutorial_custom_relu",
+        "pytorch.org beginner/examples_autograd/two_layer_net_custom_function (MyReLU)",
+        CUSTOM_FUNCTION,
+    ),
     ("tutorial_legendre", "pytorch.org beginner/pytorch_with_examples: LegendrePolynomial3", LEGENDRE),
-    ("dataset_subclass", "pytorch.org basics/data_tutorial: custom Dataset with __len__/__getitem__", DATASET),
-    ("tutorial_dynamic_net", "pytorch.org beginner/examples_nn/dynamic_net (random.randint per forward)", DYNAMIC_NET),
-    ("python_language", "the Python a tutorial uses: *args/**kwargs, closures, generators, classes", LANGUAGE),
+    (
+        "dataset_subclass",
+        "pytorch.org basics/data_tutorial: custom Dataset with __len__/__getitem__",
+        DATASET,
+    ),
+    (
+        "tutorial_dynamic_net",
+        "pytorch.org beginner/examples_nn/dynamic_net (random.randint per forward)",
+        DYNAMIC_NET,
+    ),
+    (
+        "python_language",
+        "the Python a tutorial uses: *args/**kwargs, closures, generators, classes",
+        LANGUAGE,
+    ),
 ]

@@ -34,7 +34,9 @@ def plain_run(code: str) -> tuple[str, dict[str, Any]]:
 
 
 def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.allclose(a.detach().float(), b.detach().float(), atol=1e-5, equal_nan=True)
+    return a.shape == b.shape and torch.allclose(
+        a.detach().float(), b.detach().float(), atol=1e-5, equal_nan=True
+    )
 
 
 @pytest.mark.parametrize(("name", "source", "code"), CASES, ids=[c[0] for c in CASES])
@@ -116,15 +118,22 @@ def test_program_classes_do_not_outlive_their_run() -> None:
         ("i = 0\nwhile True:\n    try:\n        i += 1\n    except Exception:\n        pass", "limit", None),
         ("try:\n    while True:\n        pass\nexcept Exception:\n    pass", "limit", None),
         ("try:\n    while True:\n        pass\nfinally:\n    x = [0] * 10", "limit", None),
-        ("class A(nn.Module):\n    def _call_impl(self, x):\n        return x", "not_allowed", "member_not_allowed"),
+        (
+            "class A(nn.Module):\n    def _call_impl(self, x):\n        return x",
+            "not_allowed",
+            "member_not_allowed",
+        ),
         ("class A(int):\n    pass", "not_allowed", "base_not_allowed"),
         ("class A(KeyboardInterrupt):\n    pass", "not_allowed", None),
         ("raise SystemExit", "not_allowed", None),
         ("def f():\n    pass\ng = f.__globals__", "not_allowed", "private_name"),
         ("class A:\n    pass\nm = A.__mro__", "not_allowed", "private_name"),
         ("x = torch.ones(1)\nx._version", "not_allowed", "private_name"),
-        ("class A(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self._parameters = {}\nA()",
-         "not_allowed", "assign_not_allowed"),
+        (
+            "class A(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self._parameters = {}\nA()",
+            "not_allowed",
+            "assign_not_allowed",
+        ),
         ("nn.Module.forward = 1", "not_allowed", None),
         ("f = lambda: 0\nsorted([1, 2], key=torch.save)", "not_allowed", None),
         ("g = (lambda f: f(f))\ng(g)", "limit", "recursion_too_deep"),

@@ -24,7 +24,7 @@ def items_of(value: Any, what: str) -> list[Any]:
     """Every item of ``value`` (sized before it is walked, when it can be)."""
     from gradtrace.run.builtins import sized
 
-    if info_of(value) is None:
+    if info_of(value) is None and not hasattr(type(value), "iterate_in_sandbox"):
         sized(value, what)
         return list(dispatch.iterate(value))
     result: list[Any] = []

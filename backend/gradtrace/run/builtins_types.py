@@ -207,7 +207,9 @@ def _refuse_spec(spec: str) -> str:
 
 def _chr(code: int) -> str:
     if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code <= 0x10FFFF:
-        raise GradtraceError("runtime", "python_error", {"kind": "ValueError", "detail": "chr() arg not in range"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "ValueError", "detail": "chr() arg not in range"}
+        )
     return chr(code)
 
 

@@ -17,9 +17,9 @@ from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
 from gradtrace.run.backward import mark
 from gradtrace.run.classes import HostInit, class_info, dunder, info_of, instantiate
-from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.devices import check_device
 from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
+from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import METHODS
 from gradtrace.run.objects import FunctionApply, HostClassInit

@@ -126,7 +126,9 @@ def _check_function_methods(name: str, plain: dict[str, Any]) -> None:
 
     for method in ("forward", "backward"):
         if method in plain and not isinstance(plain[method], StaticMethod):
-            raise _refuse("member_not_allowed", name=f"{name}.{method} without @staticmethod", base="Function")
+            raise _refuse(
+                "member_not_allowed", name=f"{name}.{method} without @staticmethod", base="Function"
+            )
 
 
 def info_of(value: object) -> ClassInfo | None:
@@ -178,18 +180,24 @@ def host_init(host: type, obj: object, args: tuple[Any, ...], kwargs: dict[str, 
     if host is nn.Module:
         if args or kwargs:
             raise GradtraceError(
-                "runtime", "python_error", {"kind": "TypeError", "detail": "Module.__init__() takes no arguments"}
+                "runtime",
+                "python_error",
+                {"kind": "TypeError", "detail": "Module.__init__() takes no arguments"},
             )
         nn.Module.__init__(obj)  # type: ignore[arg-type]
     elif issubclass(host, BaseException):
         if kwargs:
             raise GradtraceError(
-                "runtime", "python_error", {"kind": "TypeError", "detail": "exceptions take no keyword arguments"}
+                "runtime",
+                "python_error",
+                {"kind": "TypeError", "detail": "exceptions take no keyword arguments"},
             )
         BaseException.__init__(obj, *args)  # type: ignore[arg-type]
     elif args or kwargs:
         raise GradtraceError(
-            "runtime", "python_error", {"kind": "TypeError", "detail": f"{host.__name__}() takes no arguments"}
+            "runtime",
+            "python_error",
+            {"kind": "TypeError", "detail": f"{host.__name__}() takes no arguments"},
         )
 
 

@@ -58,12 +58,17 @@ def _sort(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     from gradtrace.run.builtins_iter import FUNCTIONS
 
     if args:
-        raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": "sort() takes no positional arguments"})
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "sort() takes no positional arguments"}
+        )
     target[:] = FUNCTIONS["sorted"](target, **kwargs)
 
 
 def _update(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    extra = [*(_items(args[0].items() if isinstance(args[0], dict) else args[0]) if args else []), *kwargs.items()]
+    extra = [
+        *(_items(args[0].items() if isinstance(args[0], dict) else args[0]) if args else []),
+        *kwargs.items(),
+    ]
     _grow(target, len(extra))
     if isinstance(target, dict):
         target.update(extra)
@@ -110,5 +115,6 @@ SET_METHODS: dict[str, Handler] = {
     "add": _add, "update": _update, "copy": _copy,
 }  # fmt: skip
 CTX_METHODS: dict[str, Handler] = {
-    name: _plain(name) for name in ("save_for_backward", "mark_non_differentiable", "mark_dirty", "set_materialize_grads")
+    name: _plain(name)
+    for name in ("save_for_backward", "mark_non_differentiable", "mark_dirty", "set_materialize_grads")
 }

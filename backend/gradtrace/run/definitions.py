@@ -50,7 +50,9 @@ class Definitions:
     def _make_function(self: Interpreter, node: ast.FunctionDef | ast.Lambda, name: str) -> ProgramFunction:
         spec = node.args
         defaults = [self.eval(d) for d in spec.defaults]
-        kw_defaults = {a.arg: self.eval(d) for a, d in zip(spec.kwonlyargs, spec.kw_defaults, strict=True) if d}
+        kw_defaults = {
+            a.arg: self.eval(d) for a, d in zip(spec.kwonlyargs, spec.kw_defaults, strict=True) if d
+        }
         closure = self.scope
         while closure is not None and closure.kind == "class":  # methods do not see the class body
             closure = closure.parent
@@ -77,7 +79,7 @@ class Definitions:
                 raise GradtraceError("not_allowed", "decorator_not_allowed", {"what": decorator.id})
             return _DECORATORS[decorator.id](function)
         if isinstance(function, ProgramFunction):
-            function.no_grad = True  # type: ignore[attr-defined]
+            function.no_grad = True
             return function
         raise GradtraceError("not_allowed", "decorator_not_allowed", {"what": "torch.no_grad()"})
 
@@ -85,7 +87,9 @@ class Definitions:
         return self._make_function(node, "<lambda>")
 
     # ----- calling them -----
-    def call_function(self: Interpreter, function: ProgramFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call_function(
+        self: Interpreter, function: ProgramFunction, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         self.budget.enter_call(function.qualname)
         outer = self.scope
         observer = self.run.observer if _grouped(function) else None
@@ -95,7 +99,7 @@ class Definitions:
             scope = self._call_scope(function)
             scope.vars.update(bind_arguments(function, args, kwargs))
             self.scope = scope
-            if getattr(function, "no_grad", False):
+            if function.no_grad:
                 with torch.no_grad():
                     return self._run_body(function, scope)
             return self._run_body(function, scope)
@@ -180,10 +184,12 @@ class Definitions:
                 "runtime", "python_error", {"kind": "TypeError", "detail": "super() takes 0 or 2 arguments"}
             )
         if class_info(start) is None or not (
-            isinstance(target, start) and info_of(target) is not None or isinstance(target, type) and issubclass(target, start)
+            (isinstance(target, start) and info_of(target) is not None) or (isinstance(target, type) and issubclass(target, start))
         ):  # fmt: skip
             raise GradtraceError(
-                "runtime", "python_error", {"kind": "TypeError", "detail": "super(type, obj): obj must be an instance of type"}
+                "runtime",
+                "python_error",
+                {"kind": "TypeError", "detail": "super(type, obj): obj must be an instance of type"},
             )
         return Super(start, target)
 
@@ -194,7 +200,9 @@ class Definitions:
         function = scope.function if scope is not None else None
         if function is None or function.owner is None or isinstance(function.node, ast.Lambda):
             raise GradtraceError(
-                "runtime", "python_error", {"kind": "RuntimeError", "detail": "super(): no arguments outside a method"}
+                "runtime",
+                "python_error",
+                {"kind": "RuntimeError", "detail": "super(): no arguments outside a method"},
             )
         spec = function.node.args
         first = (spec.posonlyargs or spec.args or [None])[0]
@@ -211,7 +219,9 @@ class Definitions:
             while target is not None and not (target.kind == "function" and name in target.locals_):
                 target = target.parent
             if target is None:
-                raise GradtraceError("syntax", "syntax_error", {"reason": f"no binding for nonlocal '{name}' found"})
+                raise GradtraceError(
+                    "syntax", "syntax_error", {"reason": f"no binding for nonlocal '{name}' found"}
+                )
             target.vars[name] = value
             return
         scope.vars[name] = value
@@ -221,7 +231,11 @@ def _grouped(function: ProgramFunction) -> bool:
     """Group a call's ops under its name, but for ``forward`` (its module groups them) and lambdas."""
     if function.name == "<lambda>":
         return False
-    return not (function.name == "forward" and function.owner is not None and issubclass(function.owner, torch.nn.Module))
+    return not (
+        function.name == "forward"
+        and function.owner is not None
+        and issubclass(function.owner, torch.nn.Module)
+    )
 
 
 _YIELDED = " yielded"  # a key no program name can be

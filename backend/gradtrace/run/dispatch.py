@@ -189,7 +189,7 @@ def is_program_value(value: Any) -> bool:
     if type(value) in state.classes:
         return True
     if isinstance(value, list | tuple | set):
-        return any(type(item) in state.classes or isinstance(item, list | tuple) and is_program_value(item)
+        return any(type(item) in state.classes or (isinstance(item, list | tuple) and is_program_value(item))
                    for item in value)  # fmt: skip
     if isinstance(value, dict):
         return any(is_program_value(k) or is_program_value(v) for k, v in value.items())

@@ -52,5 +52,7 @@ def exception_class(spec: Any) -> type:
     if isinstance(cls, type) and issubclass(cls, BaseException):
         return Exception if cls is BaseException else cls
     raise GradtraceError(
-        "runtime", "python_error", {"kind": "TypeError", "detail": "catching classes that do not inherit from Exception is not allowed"}
+        "runtime",
+        "python_error",
+        {"kind": "TypeError", "detail": "catching classes that do not inherit from Exception is not allowed"},
     )

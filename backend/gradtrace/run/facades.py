@@ -128,7 +128,7 @@ def _nn_facade(functional: Facade) -> Facade:
         cls.__name__: Func(f"nn.{cls.__name__}", cls, _MODULE_GUARDS.get(cls)) for cls in MODULE_TYPES
     }
     members["Sequential"] = Func("nn.Sequential", _nn.Sequential, guards.sequential, accepts="modules")
-    members["ModuleList"] = Func("nn.ModuleList", _nn.ModuleList, guards.sequential, accepts="modules")
+    members["ModuleList"] = Func("nn.ModuleList", _nn.ModuleList, guards.module_list, accepts="modules")
     members["Module"] = Func("nn.Module", _base_only("nn.Module"), cls=_nn.Module)
     members["Parameter"] = Func("nn.Parameter", _nn.Parameter)
     members["functional"] = functional

@@ -29,7 +29,9 @@ from gradtrace.sandbox import check_sequence
 
 def _not_callable(name: str) -> Any:
     def refuse(*args: Any, **kwargs: Any) -> None:
-        raise GradtraceError("not_allowed", "call_not_allowed", {"what": f"{name}(...) (use it as a base class)"})
+        raise GradtraceError(
+            "not_allowed", "call_not_allowed", {"what": f"{name}(...) (use it as a base class)"}
+        )
 
     return refuse
 
@@ -98,9 +100,12 @@ def _collections_facade() -> Facade:
     return Facade(
         "collections",
         {
-            "OrderedDict": Func("collections.OrderedDict", _ordered_dict, accepts="any", cls=collections.OrderedDict),
-            "defaultdict": Func("collections.defaultdict", _default_dict, kwargs=frozenset(), accepts="any",
-                                cls=DefaultDict),  # fmt: skip
+            "OrderedDict": Func(
+                "collections.OrderedDict", _ordered_dict, accepts="any", cls=collections.OrderedDict
+            ),
+            "defaultdict": Func(
+                "collections.defaultdict", _default_dict, kwargs=frozenset(), accepts="any", cls=DefaultDict
+            ),  # fmt: skip
         },
     )
 
@@ -153,9 +158,16 @@ def _autograd_facade() -> Facade:
         "torch.autograd",
         {
             "Variable": Func("torch.autograd.Variable", _variable, kwargs=frozenset({"requires_grad"})),
-            "Function": Func("torch.autograd.Function", _not_callable("Function"), cls=torch.autograd.Function),
-            "grad": Func("torch.autograd.grad", _grad, kwargs=frozenset(
-                {"outputs", "inputs", "grad_outputs", "retain_graph", "create_graph", "allow_unused"})),  # fmt: skip
+            "Function": Func(
+                "torch.autograd.Function", _not_callable("Function"), cls=torch.autograd.Function
+            ),
+            "grad": Func(
+                "torch.autograd.grad",
+                _grad,
+                kwargs=frozenset(
+                    {"outputs", "inputs", "grad_outputs", "retain_graph", "create_graph", "allow_unused"}
+                ),
+            ),  # fmt: skip
         },
     )
 
@@ -164,7 +176,8 @@ def _autograd_facade() -> Facade:
 class DataLoader:
     """Batches of a dataset, each epoch walked by the interpreter (``for xb, yb in loader``)."""
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False) -> None:
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+                 num_workers: int = 0) -> None:  # fmt: skip
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError("batch_size should be a positive integer")
         self.dataset = dataset
@@ -242,9 +255,16 @@ def _data_facade() -> Facade:
         "torch.utils.data",
         {
             "Dataset": Func("Dataset", _not_callable("Dataset"), cls=torch_data.Dataset),
-            "TensorDataset": Func("TensorDataset", _tensor_dataset, kwargs=frozenset(), cls=torch_data.TensorDataset),
-            "DataLoader": Func("DataLoader", DataLoader, accepts="modules", cls=DataLoader,
-                               kwargs=frozenset({"dataset", "batch_size", "shuffle", "drop_last"})),  # fmt: skip
+            "TensorDataset": Func(
+                "TensorDataset", _tensor_dataset, kwargs=frozenset(), cls=torch_data.TensorDataset
+            ),
+            "DataLoader": Func(
+                "DataLoader",
+                DataLoader,
+                accepts="modules",
+                cls=DataLoader,
+                kwargs=frozenset({"dataset", "batch_size", "shuffle", "drop_last", "num_workers"}),
+            ),  # fmt: skip
             "random_split": Func("random_split", _random_split, kwargs=frozenset()),
         },
     )
@@ -254,7 +274,8 @@ def _data_facade() -> Facade:
 def _plt_facade() -> Facade:
     names = words(
         "plot scatter show figure subplot subplots title xlabel ylabel legend imshow hist bar grid xlim ylim "
-        "axis tight_layout savefig close clf colorbar suptitle text pause ion ioff axhline axvline fill_between"
+        "axis tight_layout savefig close clf cla gca gcf colorbar suptitle text pause ion ioff axhline axvline "
+        "fill_between semilogy loglog contour contourf quiver errorbar annotate xticks yticks style draw"
     )
     return Facade("matplotlib.pyplot", dict.fromkeys(names, INERT_CALL))
 

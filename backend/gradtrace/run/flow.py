@@ -103,14 +103,18 @@ class Flow:
     def _raise(self: Interpreter, stmt: ast.Raise) -> None:
         if stmt.exc is None:
             raise GradtraceError(
-                "runtime", "python_error", {"kind": "RuntimeError", "detail": "bare raise is not supported here"}
+                "runtime",
+                "python_error",
+                {"kind": "RuntimeError", "detail": "bare raise is not supported here"},
             )
         value = self.eval(stmt.exc)
         if isinstance(value, type) or isinstance(getattr(value, "cls", None), type):
             value = self._instantiate_exception(value)
         if not isinstance(value, Exception):
             raise GradtraceError(
-                "runtime", "python_error", {"kind": "TypeError", "detail": "exceptions must derive from Exception"}
+                "runtime",
+                "python_error",
+                {"kind": "TypeError", "detail": "exceptions must derive from Exception"},
             )
         if stmt.cause is not None:
             self.eval(stmt.cause)  # evaluated, as in Python, but never attached
@@ -151,4 +155,3 @@ class Flow:
         self.names.pop(name, None)
         self.user_names.pop(name, None)
         self.spans.pop(name, None)
-

@@ -73,13 +73,25 @@ class Runner(Protocol):
 
     run: budget.RunState
 
-    def call_function(self, function: ProgramFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+    def call_function(
+        self, function: ProgramFunction, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any: ...
 
 
 class ProgramFunction:
     """A ``def`` or ``lambda`` of the program. ``__get__`` makes it a method in a class."""
 
-    __slots__ = ("closure", "defaults", "kw_defaults", "name", "node", "owner", "qualname", "runner")
+    __slots__ = (
+        "closure",
+        "defaults",
+        "kw_defaults",
+        "name",
+        "no_grad",
+        "node",
+        "owner",
+        "qualname",
+        "runner",
+    )
 
     def __init__(
         self,
@@ -98,6 +110,7 @@ class ProgramFunction:
         self.name = node.name if isinstance(node, ast.FunctionDef) else "<lambda>"
         self.qualname = qualname
         self.owner: type | None = None  # the class whose body defined it (for super())
+        self.no_grad = False  # @torch.no_grad()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         run = budget.current()
@@ -166,7 +179,9 @@ PROGRAM_CALLABLES = (ProgramFunction, BoundMethod)
 DESCRIPTORS = (ProgramFunction, StaticMethod, ClassMethod, Property)
 
 
-def bind_arguments(function: ProgramFunction, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def bind_arguments(
+    function: ProgramFunction, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """Python's rules for filling parameters, as TypeErrors the program can read."""
     spec = function.node.args
     positional = [a.arg for a in (*spec.posonlyargs, *spec.args)]
@@ -177,11 +192,15 @@ def bind_arguments(function: ProgramFunction, args: tuple[Any, ...], kwargs: dic
     if spec.vararg is not None:
         bound[spec.vararg.arg] = tuple(extra)
     elif extra:
-        raise _type_error(f"{function.name}() takes {len(positional)} positional arguments but {len(args)} were given")
+        raise _type_error(
+            f"{function.name}() takes {len(positional)} positional arguments but {len(args)} were given"
+        )
     if spec.kwarg is not None:
         bound[spec.kwarg.arg] = extra_kwargs
     elif extra_kwargs:
-        raise _type_error(f"{function.name}() got an unexpected keyword argument '{next(iter(extra_kwargs))}'")
+        raise _type_error(
+            f"{function.name}() got an unexpected keyword argument '{next(iter(extra_kwargs))}'"
+        )
     return bound
 
 
@@ -209,7 +228,9 @@ def _fill_keywords(
     return extra
 
 
-def _fill_defaults(function: ProgramFunction, positional: list[str], spec: ast.arguments, bound: dict[str, Any]) -> None:
+def _fill_defaults(
+    function: ProgramFunction, positional: list[str], spec: ast.arguments, bound: dict[str, Any]
+) -> None:
     first_default = len(positional) - len(function.defaults)
     for index, name in enumerate(positional):
         if name in bound:
@@ -254,7 +275,15 @@ def local_names(node: ast.FunctionDef | ast.Lambda) -> tuple[frozenset[str], fro
     return locals_, frozenset(declared_global), frozenset(declared_nonlocal)
 
 
-_OWN_SCOPES = (ast.FunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_OWN_SCOPES = (
+    ast.FunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 def _bound_here(item: ast.AST) -> list[str]:

@@ -215,3 +215,14 @@ def sequential(args: Args, kwargs: Kwargs) -> None:
             raise GradtraceError("limit", "too_deep", {"limit": MAX_SEQUENTIAL_DEPTH})
         budget.budget().step()
         stack.extend((child, depth + 1) for child in module.children())
+
+
+def module_list(args: Args, kwargs: Kwargs) -> None:
+    """``nn.ModuleList([...])``: one iterable of modules (a list comprehension, typically)."""
+    from torch import nn
+
+    items = args[0] if args else kwargs.get("modules", [])
+    if not isinstance(items, list | tuple) or not all(isinstance(m, nn.Module) for m in items):
+        raise GradtraceError(
+            "runtime", "python_error", {"kind": "TypeError", "detail": "nn.ModuleList takes a list of modules"}
+        )

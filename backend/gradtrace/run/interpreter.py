@@ -191,6 +191,8 @@ class Interpreter(Definitions, Flow):
 
     def _import_from(self, stmt: ast.ImportFrom) -> None:
         module = stmt.module or ""
+        if module == "__future__":
+            return
         facade = _facade(IMPORTABLE[module])
         for alias in stmt.names:
             full = f"{module}.{alias.name}"

@@ -16,6 +16,7 @@ import torch
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget, dispatch
 from gradtrace.run.backward import charge_backward, charge_step
+from gradtrace.run.containers import CTX_METHODS, DICT_METHODS, LIST_METHODS, SET_METHODS
 from gradtrace.run.devices import check_device
 from gradtrace.run.shapes import (
     check_broadcast,
@@ -26,7 +27,6 @@ from gradtrace.run.shapes import (
     size_args,
     size_of,
 )
-from gradtrace.run.containers import CTX_METHODS, DICT_METHODS, LIST_METHODS, SET_METHODS
 from gradtrace.run.spans import current_span
 from gradtrace.run.strings import STR_METHODS, format_method
 from gradtrace.run.values import words
@@ -199,5 +199,6 @@ METHODS: dict[str, dict[str, Handler]] = {
     "set": SET_METHODS,
     "ctx": CTX_METHODS,
     "exception": {},
+    "loader": {},
     "str": {**STR_METHODS, "format": format_method(dispatch.render)},
 }

@@ -53,7 +53,9 @@ class DefaultDict(dict):  # type: ignore[type-arg]
 
 def _attribute_error(owner: str, name: str) -> GradtraceError:
     detail = f"'{owner}' object has no attribute '{name}'"
-    return GradtraceError("runtime", "python_error", {"kind": "AttributeError", "detail": detail}, detail=detail)
+    return GradtraceError(
+        "runtime", "python_error", {"kind": "AttributeError", "detail": detail}, detail=detail
+    )
 
 
 def name_of(value: object) -> Any:
@@ -103,7 +105,11 @@ def _own(value: object, name: str) -> bool:
 def _super_attribute(proxy: Super, name: str) -> Any:
     found = proxy.lookup(name)
     if found is None:
-        return MISSING if not name.startswith("_") and isinstance(proxy.target, nn.Module) else _missing(proxy, name)
+        return (
+            MISSING
+            if not name.startswith("_") and isinstance(proxy.target, nn.Module)
+            else _missing(proxy, name)
+        )
     return found
 
 
@@ -176,7 +182,9 @@ class HostClassInit:
     def __call__(self, target: object, *args: Any, **kwargs: Any) -> None:
         info = info_of(target)
         if info is None or not issubclass(type(target), self.host):
-            raise GradtraceError("not_allowed", "call_not_allowed", {"what": f"{self.host.__name__}.__init__"})
+            raise GradtraceError(
+                "not_allowed", "call_not_allowed", {"what": f"{self.host.__name__}.__init__"}
+            )
         HostInit(info.host, target)(*args, **kwargs)
 
 
@@ -192,7 +200,9 @@ class FunctionApply:
         from gradtrace.run.calls import check_values
 
         if kwargs:
-            raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "apply"})
+            raise GradtraceError(
+                "not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "apply"}
+            )
         check_values(f"{self.cls.__name__}.apply", args, {}, modules=False)
         return self.cls.apply(*args)  # type: ignore[attr-defined]
 
@@ -203,11 +213,14 @@ def set_program_attribute(target: object, name: str, value: object) -> bool:
         raise GradtraceError("not_allowed", "private_name", {"name": name})
     info = class_info(target)
     if info is not None:
-        if name in vars(target) and name in info.dunders or reserved_attribute(object(), name):
+        if (name in vars(target) and name in info.dunders) or reserved_attribute(object(), name):
             raise GradtraceError("not_allowed", "assign_not_allowed", {"attr": name})
         setattr(target, name, value)
         return True
     if info_of(target) is not None:
+        if name == "training" and isinstance(target, nn.Module) and isinstance(value, bool):
+            target.training = value  # d2l's own dropout sets it
+            return True
         if reserved_attribute(target, name):
             raise GradtraceError("not_allowed", "assign_not_allowed", {"attr": name})
         setattr(target, name, value)
@@ -223,7 +236,7 @@ def set_program_attribute(target: object, name: str, value: object) -> bool:
 def delete_program_attribute(target: object, name: str) -> bool:
     if name.startswith("__") or (info_of(target) is None and class_info(target) is None):
         return False
-    if reserved_attribute(target, name) or not _stored(target, name) and class_info(target) is None:
+    if reserved_attribute(target, name) or (not _stored(target, name) and class_info(target) is None):
         return False
     delattr(target, name)
     return True

@@ -19,6 +19,7 @@ from gradtrace.run.facades import MODULE_TYPES, OPTIMIZER_TYPES
 from gradtrace.run.methods import METHODS
 from gradtrace.run.values import Facade, Method
 from gradtrace.sandbox import attribute_refusal
+from gradtrace.sandbox.rules import FUNC_ATTRS
 
 _words = str.split
 
@@ -45,6 +46,7 @@ DATA: dict[str, frozenset[str]] = {
     "str": frozenset(),
     "dict": frozenset(),
     "set": frozenset(),
+    "loader": frozenset(_words("dataset batch_size")),
 }
 
 
@@ -62,7 +64,7 @@ def kind_of(value: object) -> str | None:
         return "ctx"
     if isinstance(value, torch.autograd.graph.Node):
         return "grad_fn"
-    if type(value) in MODULE_TYPES or isinstance(value, nn.Module) and objects.info_of(value) is not None:
+    if type(value) in MODULE_TYPES or (isinstance(value, nn.Module) and objects.info_of(value) is not None):
         return "module"
     if type(value) in OPTIMIZER_TYPES:
         return "optimizer"
@@ -80,12 +82,14 @@ def _kind_of_more(value: object) -> str | None:
         return "ctx"
     if type(value) is str:
         return "str"
-    if type(value) in (dict, objects.DefaultDict) or type(value).__name__ == "OrderedDict" and type(value).__module__ == "collections":
+    if type(value) in (dict, objects.DefaultDict) or (type(value).__name__ == "OrderedDict" and type(value).__module__ == "collections"):
         return "dict"
     if type(value) in (set, frozenset):
         return "set"
     if type(value) in objects.EXCEPTION_TYPES:
         return "exception"
+    if hasattr(type(value), "iterate_in_sandbox"):
+        return "loader"
     return None
 
 
@@ -157,4 +161,6 @@ def delete_attribute(target: object, name: str) -> None:
 
 
 def _not_available(value: object, name: str) -> GradtraceError:
+    if isinstance(value, Facade) and name in FUNC_ATTRS:
+        return GradtraceError("not_allowed", "func_not_allowed", {})
     return GradtraceError("not_allowed", "attribute_not_allowed", {"attr": name, "owner": owner_name(value)})

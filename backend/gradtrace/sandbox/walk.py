@@ -78,11 +78,9 @@ def attribute_refusal(attr: str) -> GradtraceError | None:
         return _not_allowed("private_name", name=attr)
     if attr in COMPILE_ATTRS:
         return _not_allowed("compile_not_allowed")
-    if attr in FUNC_ATTRS:
-        return _not_allowed("func_not_allowed")
     if attr in FILE_ATTRS:
         return _not_allowed("file_access_not_allowed", name=attr)
-    if attr.startswith("set_") or attr in {"use_deterministic_algorithms", "seed"}:
+    if attr.startswith("set_") or attr == "use_deterministic_algorithms":
         return _not_allowed("global_state_not_allowed", name=attr)
     return None
 
@@ -109,6 +107,8 @@ def _import(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
 def _import_from(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.ImportFrom)
     module = node.module or ""
+    if module == "__future__" and not node.level:
+        return None  # `from __future__ import print_function`: Python 2 habits, nothing to do
     if node.level:
         return _not_allowed("import_not_allowed", module="." * node.level + module)
     error = _module_refusal(module)

@@ -78,7 +78,8 @@ def _timed_steps(source: str) -> tuple[float, int]:
 
 
 def bench_structured(runs: int) -> None:
-    print(f"{'pair':<8} {'flat us/step':>13} {'structured us/step':>19} {'ratio':>6}   (median of {runs}, in turns)")
+    header = f"{'pair':<8} {'flat us/step':>13} {'structured us/step':>19} {'ratio':>6}"
+    print(f"{header}   (median of {runs}, in turns)")
     for name, flat, structured in PAIRS:
         flat_times: list[float] = []
         structured_times: list[float] = []

@@ -50,7 +50,8 @@ class Budget:
         """A program function is about to run: charge the call and its depth first."""
         if self.calls >= self.limits.call_depth:
             self.exhaust()
-            raise GradtraceError("limit", "recursion_too_deep", {"name": name, "limit": self.limits.call_depth})
+            params = {"name": name, "limit": self.limits.call_depth}
+            raise GradtraceError("limit", "recursion_too_deep", params)
         self.calls += 1
         self.step()
 

@@ -144,7 +144,9 @@ def _converter(name: str, impl: Any) -> Any:
             method = dispatch.dunder(args[0], f"__{name}__")
             if method is None:
                 raise GradtraceError(
-                    "runtime", "python_error", {"kind": "TypeError", "detail": f"{name}() argument must be a number"}
+                    "runtime",
+                    "python_error",
+                    {"kind": "TypeError", "detail": f"{name}() argument must be a number"},
                 )
             return impl(method())
         return impl(*args)
@@ -152,11 +154,19 @@ def _converter(name: str, impl: Any) -> Any:
     return run
 
 
+def _holds_program_values(value: Any) -> bool:
+    return info_of(value) is not None or isinstance(value, ListIterator) or dispatch.is_program_value(value)
+
+
+def _bool(*args: Any) -> bool:
+    return dispatch.truthy(args[0]) if args else False
+
+
 def _sum(*args: Any, **kwargs: Any) -> Any:
     from gradtrace.run.builtins_iter import FUNCTIONS
 
-    if args and (info_of(args[0]) is not None or dispatch.is_program_value(args[0]) or isinstance(args[0], ListIterator)
-                 or info_of(kwargs.get("start", args[1] if len(args) > 1 else 0)) is not None):  # fmt: skip
+    start = kwargs.get("start", args[1] if len(args) > 1 else 0)
+    if args and (_holds_program_values(args[0]) or info_of(start) is not None):
         return FUNCTIONS["program_sum"](*args, **kwargs)
     return _walk("sum", sum)(*args, **kwargs)
 
@@ -169,7 +179,7 @@ BUILTINS: dict[str, Any] = {
     "round": Func("round", _round, kwargs=frozenset({"ndigits"}), accepts="any"),
     "float": Func("float", _converter("float", float), kwargs=_NONE, accepts="any", cls=float),
     "int": Func("int", _converter("int", _int), kwargs=_NONE, accepts="any", cls=int),
-    "bool": Func("bool", lambda *a: dispatch.truthy(a[0]) if a else False, kwargs=_NONE, accepts="any", cls=bool),
+    "bool": Func("bool", _bool, kwargs=_NONE, accepts="any", cls=bool),
     "list": Func("list", _list, kwargs=_NONE, accepts="any", cls=list),
     "tuple": Func("tuple", _tuple, kwargs=_NONE, accepts="any", cls=tuple),
     "print": Func("print", _print, kwargs=_PRINT_KWARGS, accepts="any"),

@@ -63,8 +63,10 @@ def _less(left: Any, right: Any) -> bool:
 def _sorted(iterable: Any, *, key: Any = None, reverse: bool = False) -> list[Any]:
     items = items_of(iterable, "the argument of sorted()")
     keys = _keyed(items, key)
-    order = sorted(range(len(items)), key=functools.cmp_to_key(
-        lambda a, b: -1 if _less(keys[a], keys[b]) else 1 if _less(keys[b], keys[a]) else 0))  # fmt: skip
+    def by_key(a: int, b: int) -> int:
+        return -1 if _less(keys[a], keys[b]) else 1 if _less(keys[b], keys[a]) else 0
+
+    order = sorted(range(len(items)), key=functools.cmp_to_key(by_key))
     result = [items[i] for i in order]
     return result[::-1] if reverse else result
 

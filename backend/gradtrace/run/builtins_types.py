@@ -78,7 +78,7 @@ def as_class(spec: Any) -> type | tuple[type, ...]:
     if isinstance(spec, tuple):
         return tuple(c for item in spec for c in _flat(as_class(item)))
     if class_info(spec) is not None:
-        return spec  # type: ignore[no-any-return]
+        return spec
     if isinstance(spec, Func) and isinstance(spec.cls, type):
         return spec.cls
     if isinstance(spec, TypeName):

@@ -104,9 +104,8 @@ def make_class(name: str, bases: tuple[type, ...], namespace: dict[str, Any], qu
     info = ClassInfo(cls, name, dunders, host)
     budget.state().classes[cls] = info
     for value in namespace.values():
-        function = value.function if not isinstance(value, ProgramFunction) and isinstance(
-            value, DESCRIPTORS) else value  # fmt: skip
-        if isinstance(function, ProgramFunction):
+        function = value if isinstance(value, ProgramFunction) else getattr(value, "function", None)
+        if isinstance(value, DESCRIPTORS) and isinstance(function, ProgramFunction):
             function.owner = cls
     return cls
 
@@ -159,10 +158,7 @@ def instantiate(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     info = budget.state().classes[cls]
     if info.host is torch.autograd.Function:
         raise _refuse("call_not_allowed", what=f"{info.name}(); call {info.name}.apply(...)")
-    if issubclass(cls, BaseException):
-        obj = cls.__new__(cls, *args)
-    else:
-        obj = object.__new__(cls)
+    obj = cls.__new__(cls, *args) if issubclass(cls, BaseException) else object.__new__(cls)
     init = info.find_dunder("__init__")
     if init is not None:
         result = init(obj, *args, **kwargs)

@@ -110,7 +110,8 @@ DICT_METHODS: dict[str, Handler] = {
     "update": _update, "setdefault": _setdefault, "copy": _copy,
 }  # fmt: skip
 SET_METHODS: dict[str, Handler] = {
-    **{name: _plain(name) for name in ("remove", "discard", "pop", "clear", "issubset", "issuperset", "isdisjoint")},
+    **{name: _plain(name) for name in ("remove", "discard", "pop", "clear", "issubset", "issuperset")},
+    "isdisjoint": _plain("isdisjoint"),
     **{name: _set_op(name) for name in ("union", "intersection", "difference", "symmetric_difference")},
     "add": _add, "update": _update, "copy": _copy,
 }  # fmt: skip

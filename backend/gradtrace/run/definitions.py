@@ -1,3 +1,5 @@
+# mypy: disable-error-code="misc"
+# (the mixins annotate `self` as the Interpreter they are mixed into)
 """``def``, ``lambda``, ``class``, ``return``, ``yield`` and ``super()``: the interpreter's half.
 
 A call of a program function charges its depth and a step before its body runs,
@@ -183,14 +185,9 @@ class Definitions:
             raise GradtraceError(
                 "runtime", "python_error", {"kind": "TypeError", "detail": "super() takes 0 or 2 arguments"}
             )
-        if class_info(start) is None or not (
-            (isinstance(target, start) and info_of(target) is not None) or (isinstance(target, type) and issubclass(target, start))
-        ):  # fmt: skip
-            raise GradtraceError(
-                "runtime",
-                "python_error",
-                {"kind": "TypeError", "detail": "super(type, obj): obj must be an instance of type"},
-            )
+        if class_info(start) is None or not _super_target(start, target):
+            detail = "super(type, obj): obj must be an instance or subtype of type"
+            raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": detail})
         return Super(start, target)
 
     def _implicit_super(self: Interpreter) -> tuple[type, Any]:
@@ -205,12 +202,13 @@ class Definitions:
                 {"kind": "RuntimeError", "detail": "super(): no arguments outside a method"},
             )
         spec = function.node.args
-        first = (spec.posonlyargs or spec.args or [None])[0]
-        if first is None or first.arg not in scope.vars:  # type: ignore[union-attr]
+        params = [*spec.posonlyargs, *spec.args]
+        first = params[0] if params else None
+        if scope is None or first is None or first.arg not in scope.vars:
             raise GradtraceError(
                 "runtime", "python_error", {"kind": "RuntimeError", "detail": "super(): no arguments"}
             )
-        return function.owner, scope.vars[first.arg]  # type: ignore[union-attr]
+        return function.owner, scope.vars[first.arg]
 
     # ----- names in scopes -----
     def _bind_local(self: Interpreter, scope: Scope, name: str, value: object) -> None:
@@ -225,6 +223,12 @@ class Definitions:
             target.vars[name] = value
             return
         scope.vars[name] = value
+
+
+def _super_target(start: type, target: Any) -> bool:
+    if isinstance(target, type):
+        return issubclass(target, start)
+    return isinstance(target, start) and info_of(target) is not None
 
 
 def _grouped(function: ProgramFunction) -> bool:

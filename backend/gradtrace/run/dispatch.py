@@ -153,7 +153,7 @@ def iterate(value: object) -> Iterator[Any]:
         return _iterate_program(value)
     loader = getattr(type(value), "iterate_in_sandbox", None)
     if loader is not None:  # the sandbox's DataLoader
-        return loader(value)  # type: ignore[no-any-return]
+        return loader(value)
     if not isinstance(value, _ITERABLE):
         raise GradtraceError("runtime", "not_iterable", {"what": type(value).__name__})
     if isinstance(value, torch.Tensor):

@@ -66,7 +66,8 @@ def _torch_funcs() -> dict[str, object]:
 
 def _base_only(name: str) -> Any:
     def refuse(*args: Any, **kwargs: Any) -> None:
-        raise GradtraceError("not_allowed", "call_not_allowed", {"what": f"{name}(...) (subclass it instead)"})
+        what = f"{name}(...) (subclass it instead)"
+        raise GradtraceError("not_allowed", "call_not_allowed", {"what": what})
 
     return refuse
 
@@ -208,8 +209,9 @@ MATH = _math_facade()
 def _torch_facade() -> Facade:
     from gradtrace.run import facades_lang as lang
 
-    members = {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM, "autograd": lang.AUTOGRAD,
-               "utils": lang.UTILS, "Tensor": Func("torch.Tensor", _base_only("torch.Tensor"), cls=torch.Tensor)}  # fmt: skip
+    tensor = Func("torch.Tensor", _base_only("torch.Tensor"), cls=torch.Tensor)
+    members = {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM}
+    members.update({"autograd": lang.AUTOGRAD, "utils": lang.UTILS, "Tensor": tensor})
     return Facade("torch", members)
 
 
@@ -220,7 +222,8 @@ def _language_facades() -> dict[str, Facade]:
     from gradtrace.run import facades_lang as lang
 
     return {
-        "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING, "autograd": lang.AUTOGRAD,
+        "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING,
+        "autograd": lang.AUTOGRAD,
         "utils": lang.UTILS, "data": lang.DATA, "matplotlib": lang.MATPLOTLIB, "plt": lang.PLT,
     }  # fmt: skip
 

@@ -41,7 +41,7 @@ def _rng() -> _random.Random:
     state = budget.state()
     if state.py_rng is None:
         state.py_rng = _random.Random(0)
-    return state.py_rng  # type: ignore[no-any-return]
+    return state.py_rng
 
 
 def _sized_population(population: Any) -> list[Any]:
@@ -105,7 +105,7 @@ def _collections_facade() -> Facade:
             ),
             "defaultdict": Func(
                 "collections.defaultdict", _default_dict, kwargs=frozenset(), accepts="any", cls=DefaultDict
-            ),  # fmt: skip
+            ),
         },
     )
 
@@ -136,8 +136,14 @@ def _variable(data: Any, requires_grad: bool = False) -> torch.Tensor:
     return data
 
 
-def _grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Any = None,
-          create_graph: bool = False, allow_unused: bool = False) -> tuple[Any, ...]:  # fmt: skip
+def _grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: Any = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
     """``torch.autograd.grad``: charged like ``backward`` (every graph it walks, before it runs)."""
     for output in outputs if isinstance(outputs, list | tuple) else (outputs,):
         if not isinstance(output, torch.Tensor):
@@ -145,8 +151,14 @@ def _grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Any
         charge_backward(output)
     state = budget.state()
     state.backward_calls += 1
-    result = torch.autograd.grad(outputs, inputs, grad_outputs=grad_outputs, retain_graph=retain_graph,
-                                 create_graph=create_graph, allow_unused=allow_unused)  # fmt: skip
+    result = torch.autograd.grad(
+        outputs,
+        inputs,
+        grad_outputs=grad_outputs,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        allow_unused=allow_unused,
+    )
     for tensor in result:
         if isinstance(tensor, torch.Tensor):
             charge(tensor)
@@ -167,7 +179,7 @@ def _autograd_facade() -> Facade:
                 kwargs=frozenset(
                     {"outputs", "inputs", "grad_outputs", "retain_graph", "create_graph", "allow_unused"}
                 ),
-            ),  # fmt: skip
+            ),
         },
     )
 
@@ -176,8 +188,14 @@ def _autograd_facade() -> Facade:
 class DataLoader:
     """Batches of a dataset, each epoch walked by the interpreter (``for xb, yb in loader``)."""
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 num_workers: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        num_workers: int = 0,
+    ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError("batch_size should be a positive integer")
         self.dataset = dataset
@@ -264,7 +282,7 @@ def _data_facade() -> Facade:
                 accepts="modules",
                 cls=DataLoader,
                 kwargs=frozenset({"dataset", "batch_size", "shuffle", "drop_last", "num_workers"}),
-            ),  # fmt: skip
+            ),
             "random_split": Func("random_split", _random_split, kwargs=frozenset()),
         },
     )
@@ -274,7 +292,8 @@ def _data_facade() -> Facade:
 def _plt_facade() -> Facade:
     names = words(
         "plot scatter show figure subplot subplots title xlabel ylabel legend imshow hist bar grid xlim ylim "
-        "axis tight_layout savefig close clf cla gca gcf colorbar suptitle text pause ion ioff axhline axvline "
+        "axis tight_layout savefig close clf cla gca gcf colorbar suptitle text pause ion ioff axhline "
+        "axvline "
         "fill_between semilogy loglog contour contourf quiver errorbar annotate xticks yticks style draw"
     )
     return Facade("matplotlib.pyplot", dict.fromkeys(names, INERT_CALL))

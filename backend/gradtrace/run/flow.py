@@ -1,3 +1,5 @@
+# mypy: disable-error-code="misc"
+# (the mixins annotate `self` as the Interpreter they are mixed into)
 """``while``, ``try``, ``raise``, ``assert``, ``del``, ``global``/``nonlocal``: the interpreter's half.
 
 ``try`` catches only the program's own errors: what it raised, and runtime errors

@@ -224,5 +224,7 @@ def module_list(args: Args, kwargs: Kwargs) -> None:
     items = args[0] if args else kwargs.get("modules", [])
     if not isinstance(items, list | tuple) or not all(isinstance(m, nn.Module) for m in items):
         raise GradtraceError(
-            "runtime", "python_error", {"kind": "TypeError", "detail": "nn.ModuleList takes a list of modules"}
+            "runtime",
+            "python_error",
+            {"kind": "TypeError", "detail": "nn.ModuleList takes a list of modules"},
         )

@@ -21,7 +21,8 @@ from gradtrace.run.shapes import charge, check_shape, size_of
 from gradtrace.sandbox import check_sequence
 
 _READABLE = (
-    torch.Tensor, np.ndarray, list, tuple, str, range, torch.Size, torch.nn.Sequential, torch.nn.ModuleList, dict, DefaultDict,
+    torch.Tensor, np.ndarray, list, tuple, str, range, torch.Size, torch.nn.Sequential, torch.nn.ModuleList,
+    dict, DefaultDict,
 )  # fmt: skip
 _WRITABLE = (torch.Tensor, np.ndarray, list, dict, DefaultDict)
 

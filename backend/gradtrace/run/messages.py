@@ -244,8 +244,10 @@ EXPLANATIONS: dict[str, messages.Entry] = {
     "base_not_allowed": {
         "en": "A class here cannot inherit from `{what}`.",
         "ko": "여기서는 클래스가 `{what}`을(를) 상속할 수 없습니다.",
-        "hint_en": "Subclass nn.Module, torch.autograd.Function, Dataset, Exception, your own classes or nothing.",
-        "hint_ko": "nn.Module, torch.autograd.Function, Dataset, Exception, 직접 만든 클래스를 상속하거나 아무것도 상속하지 마세요.",
+        "hint_en": "Subclass nn.Module, torch.autograd.Function, Dataset, Exception, "
+        "your own classes or nothing.",
+        "hint_ko": "nn.Module, torch.autograd.Function, Dataset, Exception, 직접 만든 클래스를 "
+        "상속하거나 아무것도 상속하지 마세요.",
     },
     "member_not_allowed": {
         "en": "A subclass of {base} cannot redefine `{name}`.",

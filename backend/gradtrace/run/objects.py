@@ -32,7 +32,7 @@ MISSING = object()
 EXCEPTION_TYPES: frozenset[type] = frozenset(EXCEPTION_BASES)
 
 
-class DefaultDict(dict):  # type: ignore[type-arg]
+class DefaultDict(dict):
     """``collections.defaultdict`` whose factory is called through the sandbox's own call check."""
 
     def __init__(self, factory: Any = None, *args: Any) -> None:

@@ -7,6 +7,7 @@ come back as ``Method`` objects so that calling them is checked again.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def _kind_of_more(value: object) -> str | None:
         return "ctx"
     if type(value) is str:
         return "str"
-    if type(value) in (dict, objects.DefaultDict) or (type(value).__name__ == "OrderedDict" and type(value).__module__ == "collections"):
+    if type(value) in (dict, objects.DefaultDict, OrderedDict):
         return "dict"
     if type(value) in (set, frozenset):
         return "set"

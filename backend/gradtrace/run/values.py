@@ -85,7 +85,7 @@ def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-class AnyKeywords(frozenset):  # type: ignore[type-arg]
+class AnyKeywords(frozenset):
     """The keyword allow-list of a call that does nothing with its arguments (``plt.plot``)."""
 
     def __contains__(self, item: object) -> bool:

@@ -51,7 +51,8 @@ def _check_statement(program: Program, stmt: ast.stmt, *, in_loop: bool, in_func
     if misplaced is not None:
         raise GradtraceError("syntax", "syntax_error", {"reason": misplaced}, program.span(stmt))
     if not in_function and _yields(stmt):
-        raise GradtraceError("syntax", "syntax_error", {"reason": "'yield' outside function"}, program.span(stmt))
+        reason = {"reason": "'yield' outside function"}
+        raise GradtraceError("syntax", "syntax_error", reason, program.span(stmt))
     if isinstance(stmt, ast.FunctionDef):
         _check_placement(program, stmt.body, in_loop=False, in_function=True)
     elif isinstance(stmt, ast.ClassDef):

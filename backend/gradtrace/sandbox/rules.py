@@ -75,7 +75,9 @@ PRESET_NAMES: frozenset[str] = frozenset({"torch", "nn", "F", "optim", "np", "ma
 CONSTANT_NAMES: frozenset[str] = frozenset({"True", "False", "None"})
 
 # Python builtins that are never available (unless the program binds the name itself).
-FORBIDDEN_BUILTINS: frozenset[str] = frozenset(dir(builtins)) - ALLOWED_BUILTINS - CONSTANT_NAMES - {"__name__"}
+FORBIDDEN_BUILTINS: frozenset[str] = (
+    frozenset(dir(builtins)) - ALLOWED_BUILTINS - CONSTANT_NAMES - {"__name__"}
+)
 
 # Attribute names refused on any object, with a better message than "not available".
 FILE_ATTRS: frozenset[str] = frozenset(

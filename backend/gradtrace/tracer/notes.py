@@ -41,8 +41,10 @@ NOTES: dict[str, dict[str, str]] = {
         "출력의 그래프만 보여 줍니다.",
     },
     "plots_not_drawn": {
-        "en": "The program draws plots with matplotlib: its calls ran and were ignored (plots are not drawn here).",
-        "ko": "프로그램이 matplotlib로 그림을 그립니다. 호출은 실행되었지만 무시되었습니다(여기서는 그림을 그리지 않습니다).",
+        "en": "The program draws plots with matplotlib: its calls ran and were ignored "
+        "(plots are not drawn here).",
+        "ko": "프로그램이 matplotlib로 그림을 그립니다. 호출은 실행되었지만 무시되었습니다"
+        "(여기서는 그림을 그리지 않습니다).",
     },
 }
 

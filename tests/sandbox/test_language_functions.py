@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,3 +152,12 @@ def test_new_attacks_are_refused(code: str, kind: str, error_code: str | None) -
     if error_code is not None:
         assert info.value.code == error_code
     assert info.value.message("ko") and info.value.message("en")
+
+
+FORMERLY_REFUSED = json.loads((Path(__file__).parent / "formerly_refused.json").read_text("utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("case", FORMERLY_REFUSED, ids=[c["name"] for c in FORMERLY_REFUSED])
+def test_formerly_refused_programs_now_run(case: dict[str, Any]) -> None:
+    """These were refused only because the language was missing; none is an attack."""
+    execute(check(case["source"]), seed=0)

@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gradtrace.core.errors import GradtraceError
@@ -55,7 +55,9 @@ TYPES = {"syntax", "not_allowed", "limit", "runtime"}
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SAFETY_NET = 3 * 2**30
 
+NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]  # explain traces: slow
 EXEC_SETTINGS = settings(
+    phases=NO_EXPLAIN,
     max_examples=150,
     deadline=None,
     database=None,
@@ -63,6 +65,7 @@ EXEC_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 WILD_SETTINGS = settings(
+    phases=NO_EXPLAIN,
     max_examples=70,
     deadline=None,
     database=None,

@@ -217,6 +217,13 @@ def _super(*args: Any) -> None:
     raise _type_error("super() is called by the interpreter")  # see Interpreter._call
 
 
+def _decorator_only(name: str) -> Any:
+    def refuse(*args: Any) -> None:
+        raise GradtraceError("not_allowed", "decorator_not_allowed", {"what": f"{name}(...) outside @{name}"})
+
+    return refuse
+
+
 def _object() -> object:
     return object()
 
@@ -232,6 +239,7 @@ def _exception(cls: type[BaseException]) -> Func:
 
 
 _NONE = frozenset[str]()
+_DECORATORS = ("staticmethod", "classmethod", "property")
 TYPE_BUILTINS: dict[str, Any] = {
     "type": Func("type", _type, kwargs=_NONE, accepts="any", cls=type),
     "isinstance": Func("isinstance", _isinstance, kwargs=_NONE, accepts="any"),
@@ -255,6 +263,7 @@ TYPE_BUILTINS: dict[str, Any] = {
     "super": Func("super", _super, kwargs=_NONE, accepts="any"),
     "object": Func("object", _object, kwargs=_NONE, accepts="any", cls=object),
     "NotImplemented": NotImplemented,
+    **{name: Func(name, _decorator_only(name), kwargs=_NONE) for name in _DECORATORS},
     **{cls.__name__: _exception(cls) for cls in EXCEPTION_BASES},
 }
 _ = ListIterator

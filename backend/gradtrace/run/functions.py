@@ -43,6 +43,7 @@ class ProgramRaise(Exception):
     def __init__(self, value: BaseException) -> None:
         super().__init__(value)
         self.value = value
+        self.span: Any = None  # where it was raised (the first statement it left)
 
 
 class Scope:

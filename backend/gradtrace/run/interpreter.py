@@ -76,7 +76,10 @@ class Interpreter(Definitions, Flow):
 
     # ----- statements -----
     def run_program(self) -> None:
-        self.block(self.program.tree.body)
+        try:
+            self.block(self.program.tree.body)
+        except ProgramRaise as raised:
+            raise uncaught(raised) from None
 
     def block(self, body: list[ast.stmt]) -> None:
         for stmt in body:
@@ -86,7 +89,11 @@ class Interpreter(Definitions, Flow):
         self.budget.step()
         try:
             self._stmt[type(stmt)](stmt)
-        except (Signal, ProgramRaise):
+        except Signal:
+            raise
+        except ProgramRaise as raised:
+            if raised.span is None:
+                raised.span = self.program.span(stmt)
             raise
         except GradtraceError as error:
             raise error.with_span(self.program.span(stmt)) from None
@@ -526,6 +533,14 @@ class Interpreter(Definitions, Flow):
         with_graph = [name for name in tensors if getattr(self.names[name], "grad_fn", None) is not None]
         candidates = with_graph or tensors
         return candidates[0] if candidates else None
+
+
+def uncaught(raised: ProgramRaise) -> GradtraceError:
+    """An exception the program raised and never caught ends the run as a runtime error."""
+    value = raised.value
+    detail = str(value)[:300] or type(value).__name__
+    params = {"kind": type(value).__name__, "detail": detail}
+    return GradtraceError("runtime", "python_error", params, raised.span, detail=detail)
 
 
 def _facade(name: str) -> Any:

@@ -21,7 +21,7 @@ from gradtrace.run.devices import check_device
 from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.guards import check_conv
-from gradtrace.run.methods import METHODS
+from gradtrace.run.methods import CALLBACK_METHODS, METHODS
 from gradtrace.run.objects import FunctionApply, HostClassInit
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
 from gradtrace.run.values import Facade, Func, Method, is_registered, words
@@ -106,7 +106,8 @@ def _call_method(method: Method, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     if handler is None:  # cannot happen: the policy made this Method from the same table
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": method.name})
     kwargs = check_kwargs(method.name, kwargs, SHARED_KWARGS)
-    check_values(method.name, args, kwargs, modules=False)
+    if method.name not in CALLBACK_METHODS:  # a hook's handler checks it is the program's own function
+        check_values(method.name, args, kwargs, modules=False)
     if method.owner == "module" and method.name == "forward" and isinstance(method.target, nn.Module):
         return call_module(method.target, args, kwargs)
     return handler(method.target, args, kwargs)

@@ -223,7 +223,7 @@ def _language_facades() -> dict[str, Facade]:
 
     return {
         "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING,
-        "autograd": lang.AUTOGRAD,
+        "autograd": lang.AUTOGRAD, "autograd_functional": lang.FUNCTIONAL,
         "utils": lang.UTILS, "data": lang.DATA, "matplotlib": lang.MATPLOTLIB, "plt": lang.PLT,
     }  # fmt: skip
 

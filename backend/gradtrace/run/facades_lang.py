@@ -165,6 +165,38 @@ def _grad(
     return tuple(result)
 
 
+def _jacobian(func: Any, inputs: Any, create_graph: bool = False, strict: bool = False) -> Any:
+    """``torch.autograd.functional.jacobian(f, x)``: ``f`` runs in the interpreter, then one
+    ``autograd.grad`` per output element, each charged like a backward before it runs."""
+    from gradtrace.run.calls import call
+
+    single_input = isinstance(inputs, torch.Tensor)
+    xs = tuple(x.detach().requires_grad_(True) for x in ((inputs,) if single_input else tuple(inputs)))
+    with torch.enable_grad():
+        out = call(func, xs, {})
+    single_output = isinstance(out, torch.Tensor)
+    outs = (out,) if single_output else tuple(out)
+    rows = [_jacobian_rows(o, xs, create_graph) for o in outs]
+    per_output = [r[0] if single_input else tuple(r) for r in rows]
+    return per_output[0] if single_output else tuple(per_output)
+
+
+def _jacobian_rows(out: torch.Tensor, xs: tuple[torch.Tensor, ...], create_graph: bool) -> list[torch.Tensor]:
+    flat = out.reshape(-1)
+    count = flat.numel()
+    budget.budget().expect(count, count)
+    columns: list[list[torch.Tensor]] = [[] for _ in xs]
+    for index in range(count):
+        budget.budget().loop()
+        charge_backward(out)
+        grads = torch.autograd.grad(
+            flat[index], xs, retain_graph=True, create_graph=create_graph, allow_unused=True
+        )
+        for column, grad, x in zip(columns, grads, xs, strict=True):
+            column.append(torch.zeros_like(x) if grad is None else grad)
+    return [torch.stack(column).reshape(*out.shape, *x.shape) for column, x in zip(columns, xs, strict=True)]
+
+
 def _autograd_facade() -> Facade:
     return Facade(
         "torch.autograd",
@@ -173,6 +205,7 @@ def _autograd_facade() -> Facade:
             "Function": Func(
                 "torch.autograd.Function", _not_callable("Function"), cls=torch.autograd.Function
             ),
+            "functional": FUNCTIONAL,
             "grad": Func(
                 "torch.autograd.grad",
                 _grad,
@@ -182,6 +215,19 @@ def _autograd_facade() -> Facade:
             ),
         },
     )
+
+
+FUNCTIONAL = Facade(
+    "torch.autograd.functional",
+    {
+        "jacobian": Func(
+            "torch.autograd.functional.jacobian",
+            _jacobian,
+            kwargs=frozenset({"create_graph", "strict"}),
+            accepts="any",
+        )
+    },
+)
 
 
 # ----- torch.utils.data -----

@@ -142,6 +142,24 @@ def _append(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     target.append(*args, **kwargs)
 
 
+CALLBACK_METHODS = frozenset({"register_hook", "register_forward_hook", "register_forward_pre_hook"})
+
+
+def _hook(name: str) -> Handler:
+    """``x.register_hook(f)``, ``model.register_forward_hook(f)``: ``f`` must be the program's own
+    function, so that torch calling it re-enters the interpreter with the run's budget."""
+
+    def handler(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        from gradtrace.run.functions import PROGRAM_CALLABLES
+
+        if kwargs or len(args) != 1 or not isinstance(args[0], PROGRAM_CALLABLES):
+            what = "a hook that is not the program's own function"
+            raise GradtraceError("not_allowed", "value_not_allowed", {"what": what, "func": name})
+        return getattr(target, name)(args[0])
+
+    return handler
+
+
 def _table(plain_names: str, **special: Handler) -> dict[str, Handler]:
     table = {name: _plain(name) for name in plain_names.split()}
     table.update(special)
@@ -178,6 +196,7 @@ METHODS: dict[str, dict[str, Handler]] = {
         cuda=_cuda,
         cpu=_plain("cpu"),
         backward=_backward,
+        register_hook=_hook("register_hook"),
     ),
     "size": _table("numel"),
     "dtype": {},
@@ -188,6 +207,8 @@ METHODS: dict[str, dict[str, Handler]] = {
         parameters=_parameters,
         named_parameters=_named_parameters,
         children=_children,
+        register_forward_hook=_hook("register_forward_hook"),
+        register_forward_pre_hook=_hook("register_forward_pre_hook"),
         to=_to,
         cuda=_cuda,
     ),
@@ -200,5 +221,6 @@ METHODS: dict[str, dict[str, Handler]] = {
     "ctx": CTX_METHODS,
     "exception": {},
     "loader": {},
+    "handle": _table("remove"),
     "str": {**STR_METHODS, "format": format_method(dispatch.render)},
 }

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import objects
@@ -48,6 +49,7 @@ DATA: dict[str, frozenset[str]] = {
     "dict": frozenset(),
     "set": frozenset(),
     "loader": frozenset(_words("dataset batch_size")),
+    "handle": frozenset(),
 }
 
 
@@ -91,6 +93,8 @@ def _kind_of_more(value: object) -> str | None:
         return "exception"
     if hasattr(type(value), "iterate_in_sandbox"):
         return "loader"
+    if type(value) is RemovableHandle:
+        return "handle"
     return None
 
 

@@ -84,7 +84,6 @@ FILE_ATTRS: frozenset[str] = frozenset(
     {"save", "load", "from_file", "tofile", "tobytes", "fromfile", "hub", "ops", "jit",
      "classes", "distributed", "backends", "storage", "untyped_storage", "library", "multiprocessing",
      "open", "system", "popen", "dump", "dumps", "loadtxt", "savetxt", "memmap", "ctypes",
-     "register_hook", "register_forward_hook", "register_forward_pre_hook",
      "register_full_backward_hook", "register_backward_hook", "apply_", "map_", "map2_",
      "share_memory_", "pin_memory", "format_map"}
 )  # fmt: skip
@@ -102,6 +101,7 @@ IMPORTABLE: dict[str, str] = {
     "random": "random",
     "collections": "collections",
     "torch.autograd": "autograd",
+    "torch.autograd.functional": "autograd_functional",
     "torch.utils": "utils",
     "torch.utils.data": "data",
     "matplotlib": "matplotlib",

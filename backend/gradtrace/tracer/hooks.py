@@ -50,7 +50,7 @@ def plain_hooks() -> Iterator[None]:
 def unhook_all(handles: list[Any]) -> None:
     """Remove hooks registered with or without ``plain_hooks``."""
     for handle in handles:
-        if type(handle) is dict:
+        if isinstance(handle, dict):  # ours, in a plain dict or in the node's OrderedDict
             handle.pop(_OURS, None)
         else:
             handle.remove()

@@ -23,6 +23,7 @@ from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import CALLBACK_METHODS, METHODS
 from gradtrace.run.objects import FunctionApply, HostClassInit
+from gradtrace.run.preflight import preflight
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
 from gradtrace.run.values import Facade, Func, Method, is_registered, words
 from gradtrace.sandbox import check_int_bits
@@ -75,6 +76,7 @@ def _call_program_object(callee: object, args: tuple[Any, ...], kwargs: dict[str
     if info_of(callee) is not None:
         if isinstance(callee, nn.Module):
             check_values(type(callee).__name__, args, kwargs, modules=False)
+            charge_module_call(callee)
             return callee(*args, **kwargs)
         method = dunder(callee, "__call__")
         if method is not None:
@@ -150,15 +152,35 @@ def _count_parameters(module: nn.Module) -> None:
         budget.budget().created(size_of(parameter))
 
 
+MODULE_STEPS = 20  # a module call costs about as much CPU as twenty interpreter steps
+
+
+def charge_module_call(module: nn.Module) -> None:
+    """Each module a call runs (children of a Sequential too) is charged as steps before it runs:
+    ``while True: x = fc(x)`` reaches the step limit long before the loop limit's wall time."""
+    budget.budget().step(MODULE_STEPS * sum(1 for _ in module.modules()))
+
+
 def call_module(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if kwargs:
         raise GradtraceError(
             "not_allowed", "kwarg_not_allowed", {"name": next(iter(kwargs)), "func": "a module call"}
         )
     check_values(type(module).__name__, args, {}, modules=False)
+    charge_module_call(module)
     if args and isinstance(args[0], torch.Tensor):
         simulate(module, tuple(args[0].shape))
+        if _parameterless(module):  # pooling, activations, losses: their forward on meta inputs
+            forward = type(module).forward
+            key = (type(module), module.extra_repr(), module.training)
+            preflight(type(module).__name__, lambda *a: forward(module, *a), args, {}, key=key)
     return module(*args)
+
+
+def _parameterless(module: nn.Module) -> bool:
+    return type(module) in MODULE_TYPES and not isinstance(module, nn.Sequential | nn.ModuleList) and not any(
+        True for _ in module.parameters()
+    )
 
 
 def simulate(module: nn.Module, shape: tuple[int, ...] | None) -> tuple[int, ...] | None:

@@ -19,6 +19,7 @@ from torch.nn import functional as _F
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget, guards
 from gradtrace.run.devices import check_device, seed_rngs
+from gradtrace.run.preflight import preflighted
 from gradtrace.run.values import Facade, Func, Guard, words
 
 # Guards by torch function name; names not listed produce at most their inputs' size.
@@ -52,7 +53,8 @@ _DTYPES = words(
 def _torch_funcs() -> dict[str, object]:
     names = [*_TORCH_GUARDS, *_TORCH_PLAIN]
     members: dict[str, object] = {
-        n: Func(f"torch.{n}", getattr(torch, n), _TORCH_GUARDS.get(n)) for n in names
+        n: Func(f"torch.{n}", getattr(torch, n), _TORCH_GUARDS.get(n) or preflighted(n, getattr(torch, n)))
+        for n in names
     }
     members.update({n: getattr(torch, n) for n in _DTYPES})
     members.update({"pi": _math.pi, "e": _math.e, "inf": _math.inf, "nan": _math.nan})
@@ -146,7 +148,11 @@ _F_GUARDS: dict[str, Guard | None] = {
 
 
 def _functional_facade() -> Facade:
-    return Facade("torch.nn.functional", {n: Func(f"F.{n}", getattr(_F, n), g) for n, g in _F_GUARDS.items()})
+    members: dict[str, object] = {}
+    for name, guard in _F_GUARDS.items():
+        impl = getattr(_F, name)
+        members[name] = Func(f"F.{name}", impl, guard or preflighted(name, impl))
+    return Facade("torch.nn.functional", members)
 
 
 OPTIMIZER_TYPES: tuple[type[_optim.Optimizer], ...] = (_optim.SGD, _optim.Adam)

@@ -229,6 +229,12 @@ EXPLANATIONS: dict[str, messages.Entry] = {
         "hint_en": "Read PyTorch's message above: it names the operation and the shapes or types involved.",
         "hint_ko": "위의 PyTorch 메시지를 읽어 보세요. 어떤 연산과 모양/타입이 문제인지 알려 줍니다.",
     },
+    "too_many_outputs": {
+        "en": "This call would return {size} tensors (the limit is {limit}).",
+        "ko": "이 호출은 텐서 {size}개를 돌려줍니다 (한도 {limit}개).",
+        "hint_en": "Split into fewer, larger pieces, or index the rows you need.",
+        "hint_ko": "더 적고 큰 조각으로 나누거나 필요한 행만 인덱싱하세요.",
+    },
     "program_code_after_run": {
         "en": "`{name}` is the program's own code, and the program has finished.",
         "ko": "`{name}`은(는) 프로그램의 코드인데 프로그램이 이미 끝났습니다.",

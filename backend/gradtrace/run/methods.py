@@ -18,6 +18,7 @@ from gradtrace.run import budget, dispatch
 from gradtrace.run.backward import charge_backward, charge_step
 from gradtrace.run.containers import CTX_METHODS, DICT_METHODS, LIST_METHODS, SET_METHODS
 from gradtrace.run.devices import check_device
+from gradtrace.run.preflight import preflight
 from gradtrace.run.shapes import (
     check_broadcast,
     check_matmul,
@@ -160,6 +161,30 @@ def _hook(name: str) -> Handler:
     return handler
 
 
+_NO_PREFLIGHT = words(
+    "item size dim numel nelement is_contiguous is_floating_point element_size get_device requires_grad_ "
+    "retain_grad detach numpy data_ptr float double long int bool half contiguous clone view view_as "
+    "reshape squeeze unsqueeze flatten t transpose permute"
+)  # cheap, or views whose size the input already bounds
+
+
+def _preflighted(name: str) -> Handler:
+    impl = getattr(torch.Tensor, name)
+
+    def handler(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        preflight(name, impl, (target, *args), kwargs)
+        return plain(target, name, args, kwargs)
+
+    return handler
+
+
+def _tensor_table(plain_names: str, **special: Handler) -> dict[str, Handler]:
+    names = plain_names.split()
+    table = {name: _plain(name) if name in _NO_PREFLIGHT else _preflighted(name) for name in names}
+    table.update(special)
+    return table
+
+
 def _table(plain_names: str, **special: Handler) -> dict[str, Handler]:
     table = {name: _plain(name) for name in plain_names.split()}
     table.update(special)
@@ -181,7 +206,7 @@ _BROADCAST = words(
 )
 
 METHODS: dict[str, dict[str, Handler]] = {
-    "tensor": _table(
+    "tensor": _tensor_table(
         _TENSOR_PLAIN,
         **{name: _guarded(name, _broadcast) for name in _BROADCAST},
         **{name: _guarded(name, _matmul) for name in ("matmul", "mm", "mv", "dot", "bmm")},

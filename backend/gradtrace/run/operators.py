@@ -64,13 +64,15 @@ def unary(op: ast.unaryop, operand: Any) -> Any:
 
 def compare(op: ast.cmpop, left: Any, right: Any) -> Any:
     is_array = isinstance(left, _ARRAYS) or isinstance(right, _ARRAYS)
-    if is_array and not isinstance(op, ast.Is | ast.IsNot | ast.In | ast.NotIn):
-        check_broadcast(left, right)
+    if is_array and not isinstance(op, ast.Is | ast.IsNot):
+        check_broadcast(left, right)  # `a in b` on tensors compares by broadcasting too
     return checked_result(COMPARE[type(op)](left, right), (left, right))
 
 
 def checked_result(result: Any, inputs: tuple[Any, ...]) -> Any:
-    if isinstance(result, int) and not isinstance(result, bool):
+    if type(result) is str and len(result) > 1024:  # strings take memory as tensors do
+        budget.budget().created(len(result))
+    elif isinstance(result, int) and not isinstance(result, bool):
         check_int_bits(result.bit_length(), budget.budget().limits)
     elif isinstance(result, torch.Tensor | np.ndarray):
         charge(result, inputs)

@@ -95,8 +95,19 @@ def _attribute(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     return None  # which objects take which attributes is the run's policy
 
 
+def _alias_refusal(node: ast.Import | ast.ImportFrom) -> GradtraceError | None:
+    """``import torch as __builtins__``: an import binds a name like any assignment."""
+    for alias in node.names:
+        if alias.asname is not None and alias.asname.startswith("__"):
+            return _not_allowed("private_name", name=alias.asname)
+    return None
+
+
 def _import(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.Import)
+    refusal = _alias_refusal(node)
+    if refusal is not None:
+        return refusal
     for alias in node.names:
         error = _module_refusal(alias.name)
         if error is not None:
@@ -106,6 +117,9 @@ def _import(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
 
 def _import_from(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.ImportFrom)
+    refusal = _alias_refusal(node)
+    if refusal is not None:
+        return refusal
     module = node.module or ""
     if module == "__future__" and not node.level:
         return None  # `from __future__ import print_function`: Python 2 habits, nothing to do

@@ -21,11 +21,11 @@ from gradtrace.run.devices import check_device
 from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.guards import check_conv
-from gradtrace.run.methods import CALLBACK_METHODS, METHODS
+from gradtrace.run.methods import CALLBACK_METHODS, METHODS, OPEN_KEYWORDS
 from gradtrace.run.objects import FunctionApply, HostClassInit
 from gradtrace.run.preflight import preflight
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
-from gradtrace.run.values import Facade, Func, Method, is_registered, words
+from gradtrace.run.values import AnyKeywords, Facade, Func, Method, is_registered, words
 from gradtrace.sandbox import check_int_bits
 
 SHARED_KWARGS: frozenset[str] = words(
@@ -50,6 +50,7 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return result
 
 
+_OPEN = AnyKeywords()
 _PROGRAM_OWNED = (*PROGRAM_CALLABLES, HostInit, HostClassInit, FunctionApply)
 
 
@@ -107,7 +108,8 @@ def _call_method(method: Method, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     handler = METHODS[method.owner].get(method.name)
     if handler is None:  # cannot happen: the policy made this Method from the same table
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": method.name})
-    kwargs = check_kwargs(method.name, kwargs, SHARED_KWARGS)
+    allowed = _OPEN if method.owner == "tensor" and method.name in OPEN_KEYWORDS else SHARED_KWARGS
+    kwargs = check_kwargs(method.name, kwargs, allowed)
     if method.name not in CALLBACK_METHODS:  # a hook's handler checks it is the program's own function
         check_values(method.name, args, kwargs, modules=False)
     if method.owner == "module" and method.name == "forward" and isinstance(method.target, nn.Module):

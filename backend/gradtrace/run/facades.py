@@ -20,7 +20,8 @@ from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget, guards
 from gradtrace.run.devices import check_device, seed_rngs
 from gradtrace.run.preflight import preflighted
-from gradtrace.run.values import Facade, Func, Guard, words
+from gradtrace.run.surface import torch_functions
+from gradtrace.run.values import AnyKeywords, Facade, Func, Guard, words
 
 # Guards by torch function name; names not listed produce at most their inputs' size.
 _TORCH_GUARDS: dict[str, Guard] = {
@@ -51,11 +52,13 @@ _DTYPES = words(
 
 
 def _torch_funcs() -> dict[str, object]:
-    names = [*_TORCH_GUARDS, *_TORCH_PLAIN]
-    members: dict[str, object] = {
-        n: Func(f"torch.{n}", getattr(torch, n), _TORCH_GUARDS.get(n) or preflighted(n, getattr(torch, n)))
-        for n in names
-    }
+    """Every public torch op (``surface.py``), each with its hand guard or its pre-flight."""
+    curated = {*_TORCH_GUARDS, *_TORCH_PLAIN}
+    members: dict[str, object] = {}
+    for name, impl in torch_functions().items():
+        keywords = None if name in curated else AnyKeywords()
+        guard = _TORCH_GUARDS.get(name) or preflighted(name, impl)
+        members[name] = Func(f"torch.{name}", impl, guard, keywords)
     members.update({n: getattr(torch, n) for n in _DTYPES})
     members.update({"pi": _math.pi, "e": _math.e, "inf": _math.inf, "nan": _math.nan})
     members["manual_seed"] = Func("torch.manual_seed", _manual_seed)
@@ -64,6 +67,36 @@ def _torch_funcs() -> dict[str, object]:
     members["inference_mode"] = Func("torch.inference_mode", torch.inference_mode, kwargs=frozenset())
     members["device"] = Func("torch.device", _device, kwargs=frozenset())
     return members
+
+
+_LEGACY = {
+    "Tensor": torch.float32, "FloatTensor": torch.float32, "DoubleTensor": torch.float64,
+    "HalfTensor": torch.float16, "LongTensor": torch.int64, "IntTensor": torch.int32,
+    "ShortTensor": torch.int16, "ByteTensor": torch.uint8, "CharTensor": torch.int8, "BoolTensor": torch.bool,
+}  # fmt: skip
+
+
+def _legacy(dtype: torch.dtype) -> Any:
+    """``torch.FloatTensor([1, 2])`` (data) or ``torch.Tensor(2, 3)`` (sizes, zero-filled here)."""
+
+    def make(*args: Any) -> torch.Tensor:
+        if len(args) == 1 and not isinstance(args[0], int | torch.Size):
+            data = args[0]
+            if isinstance(data, torch.Tensor):
+                return data.to(dtype)
+            guards.data((data,), {})
+            return torch.tensor(data, dtype=dtype)
+        guards.sized(args, {})
+        return torch.zeros(*args, dtype=dtype)
+
+    return make
+
+
+def _legacy_constructors() -> dict[str, object]:
+    return {
+        name: Func(f"torch.{name}", _legacy(dtype), kwargs=frozenset(), cls=getattr(torch, name))
+        for name, dtype in _LEGACY.items()
+    }
 
 
 def _base_only(name: str) -> Any:
@@ -215,9 +248,8 @@ MATH = _math_facade()
 def _torch_facade() -> Facade:
     from gradtrace.run import facades_lang as lang
 
-    tensor = Func("torch.Tensor", _base_only("torch.Tensor"), cls=torch.Tensor)
-    members = {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM}
-    members.update({"autograd": lang.AUTOGRAD, "utils": lang.UTILS, "Tensor": tensor})
+    members = {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM, **_legacy_constructors()}
+    members.update({"autograd": lang.AUTOGRAD, "utils": lang.UTILS})
     return Facade("torch", members)
 
 

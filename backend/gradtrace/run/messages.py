@@ -229,6 +229,14 @@ EXPLANATIONS: dict[str, messages.Entry] = {
         "hint_en": "Read PyTorch's message above: it names the operation and the shapes or types involved.",
         "hint_ko": "위의 PyTorch 메시지를 읽어 보세요. 어떤 연산과 모양/타입이 문제인지 알려 줍니다.",
     },
+    "op_not_bounded": {
+        "en": "`{name}` cannot be sized before it runs with these arguments, so it is not run here.",
+        "ko": "`{name}`은(는) 이 인자로는 실행 전에 크기를 알 수 없어 여기서 실행하지 않습니다.",
+        "hint_en": "Its output's size depends on the data in a way the sandbox cannot bound; "
+        "try another way to write the same step.",
+        "hint_ko": "출력 크기가 데이터에 따라 달라져 샌드박스가 제한할 수 없습니다. "
+        "같은 계산을 다른 방법으로 써 보세요.",
+    },
     "too_many_outputs": {
         "en": "This call would return {size} tensors (the limit is {limit}).",
         "ko": "이 호출은 텐서 {size}개를 돌려줍니다 (한도 {limit}개).",

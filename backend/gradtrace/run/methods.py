@@ -30,6 +30,7 @@ from gradtrace.run.shapes import (
 )
 from gradtrace.run.spans import current_span
 from gradtrace.run.strings import STR_METHODS, format_method
+from gradtrace.run.surface import ZEROED, tensor_methods
 from gradtrace.run.values import words
 from gradtrace.sandbox import check_sequence
 
@@ -173,7 +174,7 @@ def _preflighted(name: str) -> Handler:
 
     def handler(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         preflight(name, impl, (target, *args), kwargs)
-        return plain(target, name, args, kwargs)
+        return impl(target, *args, **kwargs)
 
     return handler
 
@@ -205,8 +206,28 @@ _BROADCAST = words(
     "masked_fill_ where true_divide fmod remainder copy_ expand_as lerp"
 )
 
+def _type(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``x.type(torch.float64)`` or ``x.type('torch.DoubleTensor')``; never another device's type."""
+    wanted = args[0] if args else kwargs.get("dtype")
+    if isinstance(wanted, str) and "cuda" in wanted:
+        check_device("cuda")
+    return target.type(*args, **kwargs)
+
+
+def _by_class(table: dict[str, Handler]) -> dict[str, Handler]:
+    """Every other public tensor method (``surface.py``), pre-flighted; their keywords are open."""
+    for name in tensor_methods():
+        if name not in table:
+            table[name] = _plain(name) if name in _NO_PREFLIGHT else _preflighted(ZEROED.get(name, name))
+            OPEN_KEYWORDS.add(name)
+    table["type"] = _type
+    return table
+
+
+OPEN_KEYWORDS: set[str] = set()
+
 METHODS: dict[str, dict[str, Handler]] = {
-    "tensor": _tensor_table(
+    "tensor": _by_class(_tensor_table(
         _TENSOR_PLAIN,
         **{name: _guarded(name, _broadcast) for name in _BROADCAST},
         **{name: _guarded(name, _matmul) for name in ("matmul", "mm", "mv", "dot", "bmm")},
@@ -222,7 +243,7 @@ METHODS: dict[str, dict[str, Handler]] = {
         cpu=_plain("cpu"),
         backward=_backward,
         register_hook=_hook("register_hook"),
-    ),
+    )),
     "size": _table("numel"),
     "dtype": {},
     "device": {},

@@ -118,18 +118,57 @@ def _measure(
     meta_args, meta_kwargs = _meta(args, found), _meta(kwargs, found)
     inputs = sum(found)
     if not found:
-        return (), 0  # no tensors in: the factory guards size what comes out
+        return _factory(impl, args, kwargs)
     try:
         with torch.no_grad(), torch._C.DisableTorchFunction():  # the tracer's mode never sees it
             out = impl(*meta_args, **meta_kwargs)
     except (NotImplementedError, TypeError, ValueError):
-        return (inputs,), _work(name, inputs, inputs, found)  # data-dependent: bounded by the inputs
+        bound = _data_bound(name, args, kwargs, inputs)  # data-dependent output shape
+        return (bound,), _work(name, inputs, bound, found)
     except RuntimeError as exc:
         if "meta" in str(exc).lower():
-            return (inputs,), _work(name, inputs, inputs, found)
+            bound = _data_bound(name, args, kwargs, inputs)
+            return (bound,), _work(name, inputs, bound, found)
         raise  # the op's own error (a shape mismatch…), found without touching any data
     sizes = tuple(size_of(t) for t in _tensors(out))
     return sizes, _work(name, inputs, sum(sizes), found)
+
+
+def _factory(impl: Impl, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[int, ...], int]:
+    """No tensor in: a factory (``torch.normal(0, 1, size=...)``) made on the meta device."""
+    try:
+        with torch.no_grad(), torch._C.DisableTorchFunction():
+            out = impl(*args, **{**kwargs, "device": "meta"})
+    except (TypeError, ValueError, NotImplementedError):
+        return (), 0  # not a factory (it takes no device): it makes nothing tensor-sized from nothing
+    sizes = tuple(size_of(t) for t in _tensors(out))
+    return sizes, ELEMENT_COST * sum(sizes)
+
+
+def _data_bound(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], inputs: int) -> int:
+    """The largest output an op whose shape depends on the data can make: most make at most
+    their input (``nonzero``, ``unique``, ``masked_select``); a few read it from values."""
+    first = args[0] if args else None
+    repeats = kwargs.get("repeats", args[1] if len(args) > 1 else None)
+    if name == "repeat_interleave" and isinstance(repeats, torch.Tensor):
+        rows = int(repeats.sum().item()) if repeats.numel() else 0
+        return rows * max(1, inputs // max(1, int(repeats.numel())))
+    if name == "bincount" and isinstance(first, torch.Tensor):
+        largest = int(first.max().item()) + 1 if first.numel() else 0
+        return max(largest, int(kwargs.get("minlength", args[2] if len(args) > 2 else 0) or 0))
+    if name in ("histogramdd", "histogram"):
+        bins = kwargs.get("bins", args[1] if len(args) > 1 else 10)
+        if isinstance(bins, list | tuple):
+            return math.prod(int(b) if isinstance(b, int) else len(b) for b in bins) + inputs
+    if name in _SELF_BOUNDED:
+        return inputs * max(1, first.dim() if isinstance(first, torch.Tensor) else 1)
+    raise GradtraceError("not_allowed", "op_not_bounded", {"name": name})
+
+
+_SELF_BOUNDED = words(
+    "nonzero argwhere unique unique_consecutive masked_select masked_scatter index_select take where "
+    "segment_reduce repeat_interleave"
+)
 
 
 def _tensors(value: Any) -> list[torch.Tensor]:

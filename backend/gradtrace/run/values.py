@@ -86,10 +86,15 @@ def words(text: str) -> frozenset[str]:
 
 
 class AnyKeywords(frozenset):
-    """The keyword allow-list of a call that does nothing with its arguments (``plt.plot``)."""
+    """The keyword allow-list of a call that does nothing with its arguments (``plt.plot``),
+    or of a pre-flighted op: any public keyword but the few that reach past the tensor."""
 
     def __contains__(self, item: object) -> bool:
-        return isinstance(item, str) and not item.startswith("_")
+        return isinstance(item, str) and not item.startswith("_") and item not in _REFUSED_KEYWORDS
+
+
+# Pinned host memory, sparse layouts, generator objects: keywords that reach past the tensor.
+_REFUSED_KEYWORDS = frozenset({"pin_memory", "layout", "generator"})
 
 
 class Inert:

@@ -22,8 +22,8 @@ from gradtrace.run.facades import MODULE_TYPES, NUMPY_DTYPES
 from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import CALLBACK_METHODS, METHODS, OPEN_KEYWORDS
+from gradtrace.run.modules import preflight_call
 from gradtrace.run.objects import FunctionApply, HostClassInit
-from gradtrace.run.preflight import preflight
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
 from gradtrace.run.values import AnyKeywords, Facade, Func, Method, is_registered, words
 from gradtrace.sandbox import check_int_bits
@@ -172,17 +172,9 @@ def call_module(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
     charge_module_call(module)
     if args and isinstance(args[0], torch.Tensor):
         simulate(module, tuple(args[0].shape))
-        if _parameterless(module):  # pooling, activations, losses: their forward on meta inputs
-            forward = type(module).forward
-            key = (type(module), module.extra_repr(), module.training)
-            preflight(type(module).__name__, lambda *a: forward(module, *a), args, {}, key=key)
+    if type(module) in MODULE_TYPES:
+        preflight_call(module, args)  # the layer's meta twin runs first
     return module(*args)
-
-
-def _parameterless(module: nn.Module) -> bool:
-    return type(module) in MODULE_TYPES and not isinstance(module, nn.Sequential | nn.ModuleList) and not any(
-        True for _ in module.parameters()
-    )
 
 
 def simulate(module: nn.Module, shape: tuple[int, ...] | None) -> tuple[int, ...] | None:

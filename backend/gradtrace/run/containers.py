@@ -100,8 +100,33 @@ def _copy(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return target.copy()
 
 
+def _equal_search(name: str) -> Handler:
+    """``count``/``index``/``remove`` compare with ==: the program's own ``__eq__`` where it has one."""
+
+    def handler(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        from gradtrace.run import dispatch
+
+        if not args or not (dispatch.is_program_value(args[0]) or dispatch.is_program_value(target)):
+            return getattr(target, name)(*args, **kwargs)
+        budget.budget().step(len(target))
+        hits = [i for i, element in enumerate(target) if dispatch.contains([element], args[0])]
+        if name == "count":
+            return len(hits)
+        if not hits:
+            raise GradtraceError(
+                "runtime", "python_error", {"kind": "ValueError", "detail": f"list.{name}(x): x not in list"}
+            )
+        if name == "index":
+            return hits[0]
+        del target[hits[0]]
+        return None
+
+    return handler
+
+
 LIST_METHODS: dict[str, Handler] = {
-    **{name: _plain(name) for name in ("index", "count", "pop", "remove", "reverse", "clear")},
+    **{name: _plain(name) for name in ("pop", "reverse", "clear")},
+    **{name: _equal_search(name) for name in ("index", "count", "remove")},
     "append": _append, "extend": _extend, "insert": _insert, "sort": _sort, "copy": _copy,
 }  # fmt: skip
 DICT_METHODS: dict[str, Handler] = {

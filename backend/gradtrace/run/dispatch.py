@@ -106,8 +106,10 @@ def contains(container: Any, item: Any) -> bool:
     method = dunder(container, "__contains__")
     if method is not None:
         return truth(method(item))
-    if info_of(container) is not None:
-        return any(element is item or element == item for element in iterate(container))
+    if info_of(container) is not None or isinstance(container, list | tuple | ListIterator):
+        # Python compares each element with ==: the program's own __eq__ where it has one
+        equal = ast.Eq()
+        return any(e is item or truthy(compare_any(equal, e, item)) for e in iterate(container))
     return bool(operators.compare(ast.In(), item, container))
 
 

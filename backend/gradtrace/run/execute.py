@@ -23,7 +23,8 @@ from gradtrace.run import messages as _messages  # noqa: F401  (registers the ca
 from gradtrace.run.devices import resolve_device, rng_devices, seed_rngs
 from gradtrace.run.explain import explain
 from gradtrace.run.facades import FACADES
-from gradtrace.run.interpreter import Interpreter
+from gradtrace.run.functions import ProgramRaise
+from gradtrace.run.interpreter import Interpreter, uncaught
 from gradtrace.sandbox import Program
 
 
@@ -71,6 +72,8 @@ class RunResult:
             yield
         except GradtraceError as error:
             raise _clean(error) from None
+        except ProgramRaise as raised:  # e.g. a program's Function.backward raising in the tracer's backward
+            raise _clean(uncaught(raised)) from None
         finally:
             run.active = False
             budget.leave(token)

@@ -19,7 +19,9 @@ from torch.nn import functional as _F
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget, guards
 from gradtrace.run.devices import check_device, seed_rngs
+from gradtrace.run.modules import construct, layer_classes
 from gradtrace.run.preflight import preflighted
+from gradtrace.run.surface import refusal as surface_refusal
 from gradtrace.run.surface import torch_functions
 from gradtrace.run.values import AnyKeywords, Facade, Func, Guard, words
 
@@ -65,6 +67,10 @@ def _torch_funcs() -> dict[str, object]:
     members["no_grad"] = Func("torch.no_grad", torch.no_grad, kwargs=frozenset())
     members["enable_grad"] = Func("torch.enable_grad", torch.enable_grad, kwargs=frozenset())
     members["inference_mode"] = Func("torch.inference_mode", torch.inference_mode, kwargs=frozenset())
+    # grad mode is restored when the run ends, whatever the program set
+    members["set_grad_enabled"] = Func(
+        "torch.set_grad_enabled", torch.set_grad_enabled, kwargs=frozenset({"mode"})
+    )
     members["device"] = Func("torch.device", _device, kwargs=frozenset())
     return members
 
@@ -147,28 +153,47 @@ def _cuda_facade() -> Facade:
 
 
 # nn: module classes (constructors with weight-size guards) and parameters.
-MODULE_TYPES: tuple[type[_nn.Module], ...] = (
-    _nn.Linear, _nn.Sequential, _nn.ReLU, _nn.Sigmoid, _nn.Tanh, _nn.Softmax, _nn.LogSoftmax,
-    _nn.LeakyReLU, _nn.GELU, _nn.Identity, _nn.Flatten, _nn.Dropout, _nn.Conv2d, _nn.MaxPool2d,
-    _nn.MSELoss, _nn.L1Loss, _nn.BCELoss, _nn.BCEWithLogitsLoss, _nn.CrossEntropyLoss, _nn.NLLLoss,
-    _nn.ModuleList,
-)  # fmt: skip
+_LAYERS = layer_classes()
+MODULE_TYPES: tuple[type[_nn.Module], ...] = tuple(_LAYERS.values())
 _MODULE_GUARDS: dict[type[_nn.Module], Guard] = {
     _nn.Linear: guards.layer(guards.linear_weight),
     _nn.Conv2d: guards.layer(guards.conv_weight),
+    _nn.Sequential: guards.sequential,
+    _nn.ModuleList: guards.module_list,
 }
 
 
+def _constructor(cls: type[_nn.Module]) -> Any:
+    def make(*args: Any, **kwargs: Any) -> _nn.Module:
+        return construct(cls, args, kwargs)
+
+    return make
+
+
 def _nn_facade(functional: Facade) -> Facade:
+    """Every layer by class, built on meta first (``modules.py``); ``nn.init``; ``Parameter``."""
     members: dict[str, object] = {
-        cls.__name__: Func(f"nn.{cls.__name__}", cls, _MODULE_GUARDS.get(cls)) for cls in MODULE_TYPES
+        name: Func(f"nn.{name}", _constructor(cls), _MODULE_GUARDS.get(cls), AnyKeywords(), "modules", cls)
+        for name, cls in _LAYERS.items()
     }
-    members["Sequential"] = Func("nn.Sequential", _nn.Sequential, guards.sequential, accepts="modules")
-    members["ModuleList"] = Func("nn.ModuleList", _nn.ModuleList, guards.module_list, accepts="modules")
     members["Module"] = Func("nn.Module", _base_only("nn.Module"), cls=_nn.Module)
     members["Parameter"] = Func("nn.Parameter", _nn.Parameter)
     members["functional"] = functional
+    members["init"] = _init_facade()
     return Facade("torch.nn", members)
+
+
+def _init_facade() -> Facade:
+    """``nn.init``: in-place fills, pre-flighted like any op (``orthogonal_`` is a QR)."""
+    members: dict[str, object] = {}
+    for name in dir(_nn.init):
+        impl = getattr(_nn.init, name)
+        if name.startswith("_") or name in ("sparse_", "sparse") or isinstance(impl, type):
+            continue  # sparse_ fills a sparse layout
+        if not callable(impl) or getattr(impl, "__module__", "") != "torch.nn.init":
+            continue
+        members[name] = Func(f"nn.init.{name}", impl, preflighted(name, impl), AnyKeywords())
+    return Facade("torch.nn.init", members)
 
 
 _F_GUARDS: dict[str, Guard | None] = {
@@ -181,20 +206,48 @@ _F_GUARDS: dict[str, Guard | None] = {
 
 
 def _functional_facade() -> Facade:
+    """Every public function of ``torch.nn.functional``, each with its guard or its pre-flight."""
     members: dict[str, object] = {}
-    for name, guard in _F_GUARDS.items():
+    for name in dir(_F):
         impl = getattr(_F, name)
-        members[name] = Func(f"F.{name}", impl, guard or preflighted(name, impl))
+        if name.startswith("_") or isinstance(impl, type) or not callable(impl) or surface_refusal(name):
+            continue
+        if not (getattr(impl, "__module__", "") or "").startswith(("torch.nn.functional", "torch._C")):
+            continue  # re-exported helpers (typing, warnings…)
+        guard = _F_GUARDS.get(name) or preflighted(name, impl)
+        members[name] = Func(f"F.{name}", impl, guard, None if name in _F_GUARDS else AnyKeywords())
     return Facade("torch.nn.functional", members)
 
 
-OPTIMIZER_TYPES: tuple[type[_optim.Optimizer], ...] = (_optim.SGD, _optim.Adam)
+OPTIMIZER_TYPES: tuple[type[_optim.Optimizer], ...] = tuple(
+    getattr(_optim, n)
+    for n in dir(_optim)
+    if isinstance(getattr(_optim, n), type)
+    and issubclass(getattr(_optim, n), _optim.Optimizer)
+    and getattr(_optim, n) is not _optim.Optimizer
+)
+SCHEDULER_TYPES: tuple[type[Any], ...] = tuple(
+    getattr(_optim.lr_scheduler, n)
+    for n in dir(_optim.lr_scheduler)
+    if isinstance(getattr(_optim.lr_scheduler, n), type)
+    and issubclass(getattr(_optim.lr_scheduler, n), _optim.lr_scheduler.LRScheduler)
+    and not n.startswith("_")
+    and n not in ("LRScheduler", "_LRScheduler", "ChainedScheduler", "SequentialLR")
+)
 
 
 def _optim_facade() -> Facade:
-    return Facade(
-        "torch.optim", {cls.__name__: Func(f"optim.{cls.__name__}", cls) for cls in OPTIMIZER_TYPES}
-    )
+    """Every optimizer, and the learning-rate schedulers (a ``LambdaLR`` lambda is the program's own)."""
+    members: dict[str, object] = {
+        cls.__name__: Func(f"optim.{cls.__name__}", cls, kwargs=AnyKeywords()) for cls in OPTIMIZER_TYPES
+    }
+    members["Optimizer"] = Func("optim.Optimizer", _base_only("optim.Optimizer"), cls=_optim.Optimizer)
+    schedulers: dict[str, object] = {
+        cls.__name__: Func(f"lr_scheduler.{cls.__name__}", cls, kwargs=AnyKeywords(), accepts="any")
+        for cls in SCHEDULER_TYPES
+    }
+    members["lr_scheduler"] = Facade("torch.optim.lr_scheduler", schedulers)
+    return Facade("torch.optim", members)
 
 
 # numpy: a tiny subset, with a per-run random generator (no global numpy state).
@@ -256,10 +309,17 @@ def _torch_facade() -> Facade:
 TORCH = _torch_facade()
 
 
+def _facade_member(facade: Facade, name: str) -> Facade:
+    member = facade.members[name]
+    assert isinstance(member, Facade)
+    return member
+
+
 def _language_facades() -> dict[str, Facade]:
     from gradtrace.run import facades_lang as lang
 
     return {
+        "init": _facade_member(NN, "init"), "lr_scheduler": _facade_member(OPTIM, "lr_scheduler"),
         "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING,
         "autograd": lang.AUTOGRAD, "autograd_functional": lang.FUNCTIONAL,
         "utils": lang.UTILS, "data": lang.DATA, "matplotlib": lang.MATPLOTLIB, "plt": lang.PLT,

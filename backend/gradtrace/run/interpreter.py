@@ -34,7 +34,7 @@ from gradtrace.run.strings import percent_format
 from gradtrace.sandbox import Program, check_sequence
 from gradtrace.sandbox.rules import IMPORTABLE
 
-_CONTEXTS = (torch.no_grad, torch.enable_grad, torch.inference_mode)
+_CONTEXTS = (torch.no_grad, torch.enable_grad, torch.inference_mode, torch.set_grad_enabled)
 _ITERABLE = (
     list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential, dict, set, frozenset,
     ListIterator,

@@ -132,11 +132,26 @@ def _children(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     return list(target.children())
 
 
-def _step(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    if args or kwargs:  # a closure would be a user callable run by torch
+def _step(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``optimizer.step()``, or ``step(closure)`` when the closure is the program's own function
+    (LBFGS): torch calling it re-enters the interpreter with the run's budget."""
+    from gradtrace.run.functions import PROGRAM_CALLABLES
+
+    closure = args[0] if args else kwargs.get("closure")
+    if len(args) + len(kwargs) > 1 or (closure is not None and not isinstance(closure, PROGRAM_CALLABLES)):
         raise GradtraceError("not_allowed", "kwarg_not_allowed", {"name": "closure", "func": "step"})
     charge_step(target)
-    target.step()
+    return target.step() if closure is None else target.step(closure)
+
+
+def _module_list(name: str) -> Handler:
+    """``state_dict()``, ``named_modules()``…: finished lists and dicts, never live generators."""
+
+    def handler(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        result = getattr(target, name)(*args, **kwargs)
+        return result if isinstance(result, dict) else list(result)
+
+    return handler
 
 
 def _append(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -197,7 +212,7 @@ _TENSOR_PLAIN = (
     "sum mean std var max min argmax argmin prod cumsum clamp clip norm softmax log_softmax "
     "reshape view view_as squeeze unsqueeze flatten transpose t permute contiguous chunk split unbind "
     "detach clone float double long int bool half item numpy requires_grad_ retain_grad zero_ fill_ "
-    "size dim numel nelement is_contiguous is_floating_point element_size data_ptr all any nonzero "
+    "size dim numel nelement is_contiguous is_floating_point element_size all any nonzero "
     "abs_ exp_ relu_ sigmoid_ tanh_ neg_ sqrt_ log_ clamp_ sort argsort topk get_device type_as "
     "count_nonzero isnan isinf"
 )
@@ -225,6 +240,7 @@ def _by_class(table: dict[str, Handler]) -> dict[str, Handler]:
 
 
 OPEN_KEYWORDS: set[str] = set()
+_LISTED = words("state_dict named_modules modules named_children buffers named_buffers")
 
 METHODS: dict[str, dict[str, Handler]] = {
     "tensor": _by_class(_tensor_table(
@@ -249,7 +265,9 @@ METHODS: dict[str, dict[str, Handler]] = {
     "device": {},
     "grad_fn": _table("name"),
     "module": _table(
-        "zero_grad train eval requires_grad_ cpu forward",
+        "zero_grad train eval requires_grad_ cpu forward float double half load_state_dict add_module "
+        "register_buffer register_parameter get_submodule get_parameter extra_repr",
+        **{n: _module_list(n) for n in _LISTED},
         parameters=_parameters,
         named_parameters=_named_parameters,
         children=_children,
@@ -258,7 +276,8 @@ METHODS: dict[str, dict[str, Handler]] = {
         to=_to,
         cuda=_cuda,
     ),
-    "optimizer": _table("zero_grad", step=_step),
+    "optimizer": _table("zero_grad state_dict load_state_dict add_param_group", step=_step),
+    "scheduler": _table("step get_last_lr state_dict"),
     "ndarray": _table("sum mean max min reshape item", tolist=_tolist),
     "return_types": {},
     "list": LIST_METHODS,

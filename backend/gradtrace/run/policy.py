@@ -17,7 +17,7 @@ from torch.utils.hooks import RemovableHandle
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import objects
-from gradtrace.run.facades import MODULE_TYPES, OPTIMIZER_TYPES
+from gradtrace.run.facades import MODULE_TYPES, OPTIMIZER_TYPES, SCHEDULER_TYPES
 from gradtrace.run.methods import METHODS
 from gradtrace.run.values import Facade, Method
 from gradtrace.sandbox import attribute_refusal
@@ -39,7 +39,8 @@ DATA: dict[str, frozenset[str]] = {
             "dim training negative_slope p reduction start_dim end_dim"
         )
     ),
-    "optimizer": frozenset(),
+    "optimizer": frozenset(_words("param_groups defaults state")),
+    "scheduler": frozenset(_words("last_epoch base_lrs optimizer")),
     "ndarray": frozenset(_words("shape dtype ndim size T")),
     "return_types": frozenset(_words("values indices")),
     "list": frozenset(),
@@ -71,6 +72,8 @@ def kind_of(value: object) -> str | None:
         return "module"
     if type(value) in OPTIMIZER_TYPES:
         return "optimizer"
+    if type(value) in SCHEDULER_TYPES:
+        return "scheduler"
     if type(value) is np.ndarray:
         return "ndarray"
     if type(value).__module__ == "torch.return_types":
@@ -121,11 +124,19 @@ def get_attribute(value: object, name: str) -> object:
     kind = kind_of(value)
     if kind is None:
         raise _not_available(value, name)
-    if name in DATA[kind]:
+    if name in DATA[kind] or (kind == "module" and _layer_attribute(value, name)):
         return _read(value, name)
     if name in METHODS.get(kind, {}):
         return Method(value, name, kind)
     raise _not_available(value, name)
+
+
+def _layer_attribute(module: object, name: str) -> bool:
+    """A layer's own settings and parts (``conv.kernel_size``, ``lstm.hidden_size``, ``model.fc``)."""
+    stored = vars(module)
+    return not name.startswith("_") and (
+        name in stored or any(name in stored[t] for t in ("_parameters", "_buffers", "_modules"))
+    )
 
 
 def _read(value: object, name: str) -> object:

@@ -43,7 +43,7 @@ _N_LOG_N = words(
 _CUBIC = words(
     "svd svdvals inverse inv det slogdet logdet eig eigh eigvals eigvalsh qr cholesky cholesky_inverse "
     "solve lstsq pinv pinverse matrix_rank matrix_power matrix_exp lu lu_factor cond nuclear_norm "
-    "triangular_solve cholesky_solve lu_solve"
+    "triangular_solve cholesky_solve lu_solve orthogonal_ orthogonal"
 )
 _SPLITS = frozenset(
     {"unbind", "split", "chunk", "tensor_split", "split_with_sizes", "hsplit", "vsplit", "dsplit"}

@@ -96,6 +96,8 @@ IMPORTABLE: dict[str, str] = {
     "torch.nn": "nn",
     "torch.nn.functional": "F",
     "torch.optim": "optim",
+    "torch.optim.lr_scheduler": "lr_scheduler",
+    "torch.nn.init": "init",
     "numpy": "np",
     "math": "math",
     "random": "random",

@@ -80,7 +80,7 @@ def attribute_refusal(attr: str) -> GradtraceError | None:
         return _not_allowed("compile_not_allowed")
     if attr in FILE_ATTRS:
         return _not_allowed("file_access_not_allowed", name=attr)
-    if attr.startswith("set_") or attr == "use_deterministic_algorithms":
+    if (attr.startswith("set_") and attr != "set_grad_enabled") or attr == "use_deterministic_algorithms":
         return _not_allowed("global_state_not_allowed", name=attr)
     return None
 

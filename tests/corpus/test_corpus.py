@@ -23,7 +23,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 # The share of cases that run today (32 of 89), rounded down.
-MIN_SHARE = 0.35
+MIN_SHARE = 0.90  # measured 84/89 (94%); raised as the sandbox grows
 
 
 def _load_bench() -> ModuleType:

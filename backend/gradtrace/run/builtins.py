@@ -22,7 +22,7 @@ from gradtrace.sandbox import check_int_bits, check_sequence
 
 SEQUENCE_TYPES = (
     list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential, dict, set, frozenset,
-    ListIterator,
+    ListIterator, torch.nn.ModuleList, torch.nn.ParameterList,
 )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ SHARED_KWARGS: frozenset[str] = words(
     "kernel_size stride padding reduction data descending sorted k largest beta threshold inplace "
     "negative_slope mask value fill_value weight target dim0 dim1 start_dim end_dim num_classes "
     "label_smoothing decimals ord axis shape sizes approximate training ignore_index pos_weight atol "
-    "rtol equal_nan set_to_none key reverse default sep maxsplit keepends"
+    "rtol equal_nan set_to_none key reverse default sep maxsplit keepends out"
 )
 
 

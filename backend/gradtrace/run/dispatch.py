@@ -37,7 +37,7 @@ _COMPARE: dict[type[ast.cmpop], tuple[str, str]] = {
 }  # fmt: skip
 _ITERABLE = (
     list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential, dict, set, frozenset,
-    ListIterator,
+    ListIterator, torch.nn.ModuleList, torch.nn.ParameterList,
 )  # fmt: skip
 
 

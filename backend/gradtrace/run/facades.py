@@ -270,6 +270,16 @@ def _np_array(data: Any, dtype: Any = None) -> numpy.ndarray:
     return array
 
 
+# numpy functions whose result is at most their inputs (broadcast together), and joins.
+_NP_ELEMENTWISE = words(
+    "sum mean max min std var prod cumsum argmax argmin amax amin exp log log1p expm1 sqrt abs absolute "
+    "square tanh sin cos tan sign floor ceil round clip add subtract multiply divide true_divide power "
+    "maximum minimum transpose reshape ravel squeeze expand_dims zeros_like ones_like where allclose isclose "
+    "array_equal equal greater less mean median average flip sort argsort count_nonzero all any isnan isinf"
+)
+_NP_JOINED = words("hstack vstack concatenate stack column_stack")
+
+
 def _np_facade() -> Facade:
     members: dict[str, object] = {
         "array": Func("np.array", _np_array, guards.data),
@@ -279,7 +289,12 @@ def _np_facade() -> Facade:
         "random": Facade("numpy.random", {"randn": _np_random("randn"), "rand": _np_random("rand")}),
         "pi": _math.pi,
         "e": _math.e,
+        "linspace": Func("np.linspace", numpy.linspace, guards.linspace, AnyKeywords()),
+        "broadcast_to": Func("np.broadcast_to", numpy.broadcast_to, guards.numpy_broadcast_to, AnyKeywords()),
     }
+    for names, guard in ((("dot", "matmul"), guards.matmul), (_NP_JOINED, guards.numpy_joined),
+                         (_NP_ELEMENTWISE, guards.numpy_elementwise)):  # fmt: skip
+        members.update({n: Func(f"np.{n}", getattr(numpy, n), guard, AnyKeywords()) for n in names})
     members.update({t.__name__: t for t in NUMPY_DTYPES})
     members["bool"] = numpy.bool_
     return Facade("numpy", members)

@@ -180,8 +180,41 @@ def conv_weight(args: Args, kwargs: Kwargs) -> tuple[int, ...]:
 
 
 def numpy_sized(args: Args, kwargs: Kwargs) -> None:
-    """``np.zeros((2, 3))`` / ``np.zeros(3)``."""
+    """``np.zeros((2, 3))`` / ``np.zeros(3)``, of a numeric dtype however it is given."""
     shape = kwargs.get("shape", args[0] if args else ())
+    check_shape(size_args((shape,), {}))
+    numpy_numeric(args[1:], kwargs)
+
+
+def numpy_numeric(args: Args, kwargs: Kwargs) -> None:
+    """numpy dtypes only when numeric: ``'U1000'``, ``'S400'``, ``'O'``, ``'V…'`` and structured ones
+    would allocate strings or hold arbitrary objects, positional or keyword alike."""
+    import numpy as np
+
+    for value in (*args, kwargs.get("dtype")):
+        if isinstance(value, str | np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+            try:
+                kind = np.dtype(value).kind
+            except TypeError:
+                kind = "O"
+            if kind not in "biuf":
+                detail = "numpy dtypes here are numeric"
+                raise GradtraceError("runtime", "python_error", {"kind": "TypeError", "detail": detail})
+
+
+def numpy_elementwise(args: Args, kwargs: Kwargs) -> None:
+    """A numpy function whose result is at most its inputs broadcast together."""
+    check_broadcast(*[a for a in args[:3] if not isinstance(a, str)])
+    numpy_numeric(args[1:], kwargs)
+
+
+def numpy_joined(args: Args, kwargs: Kwargs) -> None:
+    joined(args, kwargs)
+    numpy_numeric((), kwargs)
+
+
+def numpy_broadcast_to(args: Args, kwargs: Kwargs) -> None:
+    shape = kwargs.get("shape", args[1] if len(args) > 1 else ())
     check_shape(size_args((shape,), {}))
 
 
@@ -204,6 +237,8 @@ def sequential(args: Args, kwargs: Kwargs) -> None:
         raise GradtraceError(
             "limit", "sequence_too_long", {"size": len(args), "limit": MAX_SEQUENTIAL_MODULES}
         )
+    if len(args) == 1 and isinstance(args[0], dict):  # nn.Sequential(OrderedDict([...]))
+        args = tuple(args[0].values())
     stack = [(module, 1) for module in args]
     while stack:
         module, depth = stack.pop()

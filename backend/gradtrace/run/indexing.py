@@ -33,8 +33,8 @@ def get_item(container: Any, index: Any) -> Any:
         return method(index)
     if isinstance(container, torch_data.Subset):  # random_split's parts: the program's dataset beneath
         return get_item(container.dataset, container.indices[index])
-    if type(container) is torch_data.TensorDataset and isinstance(index, int):
-        return container[index]
+    if type(container) is torch_data.TensorDataset:
+        return tuple(get_item(tensor, index) for tensor in container.tensors)
     if not isinstance(container, _READABLE):
         raise GradtraceError("not_allowed", "index_not_allowed", {"what": type(container).__name__})
     if isinstance(container, torch.Tensor | np.ndarray):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from gradtrace.core.errors import GradtraceError
@@ -159,7 +160,10 @@ def _append(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     target.append(*args, **kwargs)
 
 
-CALLBACK_METHODS = frozenset({"register_hook", "register_forward_hook", "register_forward_pre_hook"})
+# Their handlers check the callable they get is the program's own (or a dtype for `type`).
+CALLBACK_METHODS = frozenset(
+    {"register_hook", "register_forward_hook", "register_forward_pre_hook", "step", "apply", "type", "astype"}
+)
 
 
 def _hook(name: str) -> Handler:
@@ -221,12 +225,33 @@ _BROADCAST = words(
     "masked_fill_ where true_divide fmod remainder copy_ expand_as lerp"
 )
 
+def _astype(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``a.astype(np.float32)``: numeric dtypes only (strings and objects would grow or hold anything)."""
+    from gradtrace.run.guards import numpy_numeric
+    from gradtrace.run.values import Func
+
+    args = tuple(a.cls if isinstance(a, Func) and a.cls in (int, float, bool) else a for a in args)
+    numpy_numeric(args, kwargs)
+    if any(not isinstance(a, str | type | np.dtype) for a in args):
+        what = repr(args[0])[:60]
+        raise GradtraceError("not_allowed", "value_not_allowed", {"what": what, "func": "astype"})
+    return target.astype(*args, **kwargs)
+
+
 def _type(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``x.type(torch.float64)`` or ``x.type('torch.DoubleTensor')``; never another device's type."""
+    from gradtrace.run.values import Func
+
     wanted = args[0] if args else kwargs.get("dtype")
+    if isinstance(wanted, Func) and isinstance(wanted.cls, type) and wanted.name.endswith("Tensor"):
+        wanted = wanted.cls  # torch.FloatTensor, the legacy type
+    elif wanted is not None and not isinstance(wanted, torch.dtype | str):
+        raise GradtraceError("not_allowed", "value_not_allowed", {"what": repr(wanted)[:60], "func": "type"})
     if isinstance(wanted, str) and "cuda" in wanted:
         check_device("cuda")
-    return target.type(*args, **kwargs)
+    if wanted is None:
+        return target.type()
+    return target.type(wanted, **{k: v for k, v in kwargs.items() if k != "dtype"})
 
 
 def _by_class(table: dict[str, Handler]) -> dict[str, Handler]:
@@ -273,12 +298,17 @@ METHODS: dict[str, dict[str, Handler]] = {
         children=_children,
         register_forward_hook=_hook("register_forward_hook"),
         register_forward_pre_hook=_hook("register_forward_pre_hook"),
+        apply=_hook("apply"),
         to=_to,
         cuda=_cuda,
     ),
     "optimizer": _table("zero_grad state_dict load_state_dict add_param_group", step=_step),
     "scheduler": _table("step get_last_lr state_dict"),
-    "ndarray": _table("sum mean max min reshape item", tolist=_tolist),
+    "ndarray": _table(
+        "sum mean max min reshape item transpose flatten ravel copy std var argmax argmin clip squeeze",
+        tolist=_tolist,
+        astype=_astype,
+    ),
     "return_types": {},
     "list": LIST_METHODS,
     "dict": DICT_METHODS,

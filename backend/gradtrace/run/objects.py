@@ -136,6 +136,8 @@ def _instance_attribute(value: object, info: ClassInfo, name: str) -> Any:
     if name == "__init__":
         init = info.find_dunder("__init__")
         return BoundMethod(init, value) if isinstance(init, ProgramFunction) else HostInit(info.host, value)
+    if info.host is nn.Module and name == "_modules":
+        return vars(value)["_modules"]  # d2l's MySequential fills it: names to modules, nothing more
     if reserved_attribute(value, name):
         if info.host is nn.Module and not name.startswith("_"):
             return MISSING  # parameters(), training, zero_grad…: the module policy decides

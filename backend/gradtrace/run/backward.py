@@ -55,13 +55,18 @@ def graph_work(root: Any) -> int:
     return total
 
 
+PARAM_STEPS = 20  # an optimizer visits each parameter entry in Python: about twenty interpreter steps
+
+
 def charge_step(optimizer: torch.optim.Optimizer) -> None:
     """Charge a step's arithmetic, and the state buffers its first step allocates.
 
     Adam keeps two running averages per parameter and does about twice SGD's passes;
     SGD with momentum keeps one buffer. Both buffers are real memory the budget must see.
     """
-    params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    entries = [p for group in optimizer.param_groups for p in group["params"]]
+    budget.budget().step(PARAM_STEPS * len(entries))  # torch's Python loop visits every entry
+    params = [p for p in entries if p.grad is not None]
     adam = isinstance(optimizer, torch.optim.Adam)
     buffers = 2 if adam else int(any(group.get("momentum", 0) for group in optimizer.param_groups))
     run = budget.budget()

@@ -16,9 +16,9 @@ from gradtrace.run import budget, dispatch
 from gradtrace.run.classes import info_of
 from gradtrace.run.iterators import ListIterator
 from gradtrace.run.operators import sequence_size
-from gradtrace.run.shapes import nested_size, range_length
+from gradtrace.run.shapes import check_printable, nested_size, range_length
 from gradtrace.run.values import Func
-from gradtrace.sandbox import check_int_bits, check_sequence
+from gradtrace.sandbox import check_int_bits, check_sequence, pow_bits
 
 SEQUENCE_TYPES = (
     list, tuple, range, str, torch.Size, torch.Tensor, np.ndarray, torch.nn.Sequential, dict, set, frozenset,
@@ -101,6 +101,11 @@ def _int(value: Any = 0) -> int:
 
 
 def _round(value: Any, ndigits: int | None = None) -> Any:
+    """``round(7, -10**8)`` computes 10**(10**8) first: its size is checked before."""
+    if isinstance(ndigits, int) and not isinstance(ndigits, bool):
+        check_int_bits(ndigits.bit_length(), budget.budget().limits)
+        if ndigits < 0 and isinstance(value, int):
+            check_int_bits(pow_bits(10, -ndigits), budget.budget().limits)
     return _int_result(round(value) if ndigits is None else round(value, ndigits))
 
 
@@ -117,6 +122,7 @@ def _print(*args: Any, sep: str | None = " ", end: str | None = "\n") -> None:
         if isinstance(arg, list | tuple):
             left = run.budget.limits.print_chars - run.budget.printed_chars
             nested_size(arg, max(left, 0), weigh="chars", code="print_too_long")
+        check_printable(arg)
         text = dispatch.to_text(arg) if dispatch.is_program_value(arg) else str(arg)
         run.budget.print(len(text) + len(sep))
         pieces.append(text)
@@ -155,7 +161,11 @@ def _converter(name: str, impl: Any) -> Any:
 
 
 def _holds_program_values(value: Any) -> bool:
-    return info_of(value) is not None or isinstance(value, ListIterator) or dispatch.is_program_value(value)
+    """Values whose sum must be folded step by step here (C's ``sum`` would run it unchecked)."""
+    if info_of(value) is not None or isinstance(value, ListIterator) or dispatch.is_program_value(value):
+        return True
+    arrays = torch.Tensor | np.ndarray
+    return isinstance(value, list | tuple) and any(isinstance(v, arrays) for v in value[:1024])
 
 
 def _bool(*args: Any) -> bool:

@@ -160,7 +160,25 @@ MODULE_STEPS = 20  # a module call costs about as much CPU as twenty interpreter
 def charge_module_call(module: nn.Module) -> None:
     """Each module a call runs (children of a Sequential too) is charged as steps before it runs:
     ``while True: x = fc(x)`` reaches the step limit long before the loop limit's wall time."""
-    budget.budget().step(MODULE_STEPS * sum(1 for _ in module.modules()))
+    budget.budget().step(MODULE_STEPS * module_calls(module))
+
+
+def module_calls(module: nn.Module) -> int:
+    """Module calls one call makes, a child repeated in a Sequential counted each time it runs."""
+    counts: dict[int, int] = {}
+    order: list[nn.Module] = []
+    stack = [module]
+    while stack:  # children before parents, each distinct module once
+        current = stack.pop()
+        if id(current) in counts:
+            continue
+        counts[id(current)] = 0
+        order.append(current)
+        stack.extend(vars(current)["_modules"].values())
+    for current in reversed(order):
+        children = [c for c in vars(current)["_modules"].values() if c is not None]
+        counts[id(current)] = 1 + sum(counts.get(id(c), 1) for c in children)
+    return counts[id(module)]
 
 
 def call_module(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

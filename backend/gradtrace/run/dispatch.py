@@ -21,6 +21,7 @@ from gradtrace.run import budget, operators
 from gradtrace.run.classes import dunder, info_of
 from gradtrace.run.indexing import get_item
 from gradtrace.run.iterators import ListIterator
+from gradtrace.run.shapes import check_printable
 
 _NAMES: dict[type[ast.operator], str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv",
@@ -205,6 +206,7 @@ def to_text(value: Any, conversion: str = "s") -> str:
     if isinstance(value, list | tuple | set | dict):
         operators.sequence_size(list(value) if isinstance(value, set | dict) else value, "chars")
         return _container_text(value)
+    check_printable(value)
     return repr(value) if conversion == "r" else str(value)
 
 

@@ -27,7 +27,7 @@ from gradtrace.run.functions import Break, Continue, ProgramRaise, Scope, Signal
 from gradtrace.run.indexing import get_item, set_item
 from gradtrace.run.iterators import ListIterator
 from gradtrace.run.policy import get_attribute, set_attribute
-from gradtrace.run.shapes import range_length
+from gradtrace.run.shapes import check_printable, range_length
 from gradtrace.run.spans import current_span
 from gradtrace.run.steps import minimum_steps
 from gradtrace.run.strings import percent_format
@@ -435,6 +435,7 @@ class Interpreter(Definitions, Flow):
 
     def _formatted(self, node: ast.FormattedValue) -> str:
         value = self.eval(node.value)
+        check_printable(value)
         if node.conversion in (-1, ord("s"), ord("r")) and dispatch.is_program_value(value):
             value = dispatch.to_text(value, "r" if node.conversion == ord("r") else "s")
         if isinstance(value, list | tuple):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget
@@ -44,6 +45,12 @@ _CUBIC = words(
     "svd svdvals inverse inv det slogdet logdet eig eigh eigvals eigvalsh qr cholesky cholesky_inverse "
     "solve lstsq pinv pinverse matrix_rank matrix_power matrix_exp lu lu_factor cond nuclear_norm "
     "triangular_solve cholesky_solve lu_solve orthogonal_ orthogonal"
+)
+# Ops whose work is multiply-adds: counted by torch's FLOP counter on the meta run (then cached).
+_FLOP_COUNTED = words(
+    "addmm addbmm baddbmm addmv addr chain_matmul einsum tensordot bilinear linear inner vdot conv1d conv2d "
+    "conv3d conv_transpose1d conv_transpose2d conv_transpose3d convolution scaled_dot_product_attention "
+    "matmul mm bmm mv dot outer"
 )
 _SPLITS = frozenset(
     {"unbind", "split", "chunk", "tensor_split", "split_with_sizes", "hsplit", "vsplit", "dsplit"}
@@ -131,7 +138,10 @@ def _measure(
             return (bound,), _work(name, inputs, bound, found)
         raise  # the op's own error (a shape mismatch…), found without touching any data
     sizes = tuple(size_of(t) for t in _tensors(out))
-    return sizes, _work(name, inputs, sum(sizes), found)
+    work = _work(name, inputs, sum(sizes), found)
+    if name in _FLOP_COUNTED:
+        work += _counted_flops(impl, meta_args, meta_kwargs)
+    return sizes, work
 
 
 def _factory(impl: Impl, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[int, ...], int]:
@@ -177,6 +187,14 @@ def _tensors(value: Any) -> list[torch.Tensor]:
     if isinstance(value, list | tuple):
         return [t for item in value[:MAX_OUTPUTS] for t in _tensors(item)]
     return []
+
+
+def _counted_flops(impl: Impl, meta_args: Any, meta_kwargs: Any) -> int:
+    """Multiply-adds of a matmul- or convolution-like op, counted by torch on the meta run."""
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), torch._C.DisableTorchFunction(), counter:
+        impl(*meta_args, **meta_kwargs)
+    return int(counter.get_total_flops()) // 2
 
 
 def _work(name: str, inputs: int, outputs: int, found: list[int]) -> int:

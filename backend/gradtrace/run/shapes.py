@@ -270,6 +270,19 @@ def _number(value: object) -> float:
     return 0.0
 
 
+def check_printable(value: object) -> None:
+    """``print(torch.ones([2] * 21))``: torch summarises only past 1,000 elements, and then keeps
+    three items at each end of every dimension; bound the text before torch builds it."""
+    if not isinstance(value, torch.Tensor | np.ndarray):
+        return
+    shape = tuple(value.shape)
+    shown = numel(shape) if numel(shape) <= 1000 else numel(min(size, 6) for size in shape)
+    chars = 12 * shown + 2 * numel(shape[:-1])  # digits and separators, brackets of every row
+    limits = budget.budget().limits
+    if chars > limits.print_chars:
+        raise GradtraceError("limit", "print_too_long", {"size": chars, "limit": limits.print_chars})
+
+
 def charge(result: object, inputs: tuple[object, ...] = ()) -> None:
     """Count the tensors a call returned, and its work: every element it read or wrote.
 

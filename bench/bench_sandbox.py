@@ -5,7 +5,8 @@ milliseconds. Examples that end in an error on purpose are timed up to that erro
 
     .venv/bin/python bench/bench_sandbox.py [--runs N] [--only ID ...] [--structured]
 
-``--structured`` times pairs of programs doing the same work, one flat and one written
+``--preflight`` times the curriculum and a 200-step training loop with the meta pre-flight on
+and off, in turns. ``--structured`` times pairs of programs doing the same work, one flat and one written
 with functions and classes, in turns (so a slow spell of a shared machine falls on both),
 and prints the cost per interpreter step of each and their ratio.
 """
@@ -13,6 +14,7 @@ and prints the cost per interpreter step of each and their ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -66,6 +68,59 @@ for step in range(30):
     loss.backward()
 """
 PAIRS = [("loop", _FLAT_LOOP, _FUNCTION_LOOP), ("model", _FLAT_MODEL, _CLASS_MODEL)]
+_TRAINING_200 = """
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+opt = optim.Adam(model.parameters(), lr=0.01)
+x = torch.randn(64, 8)
+y = torch.randn(64, 1)
+for step in range(200):
+    opt.zero_grad()
+    loss = F.mse_loss(model(x), y)
+    loss.backward()
+    opt.step()
+"""
+
+
+def _without_preflight() -> object:
+    """Switch the meta pre-flight off (ops and layers), for timing its share."""
+    from gradtrace.run import modules, preflight
+
+    saved = (preflight._measure, modules._measure)
+    preflight._measure = lambda *a, **k: ((), 0)  # type: ignore[assignment]
+    modules._measure = lambda *a, **k: ((), 0)  # type: ignore[assignment]
+    preflight._CACHE.clear()
+    modules._CALLS.clear()
+    return saved
+
+
+def _restore(saved: object) -> None:
+    from gradtrace.run import modules, preflight
+
+    preflight._measure, modules._measure = saved  # type: ignore[misc]
+    preflight._CACHE.clear()
+    modules._CALLS.clear()
+
+
+def bench_preflight(runs: int) -> None:
+    """The whole curriculum and a 200-step training loop, with and without pre-flight, in turns."""
+    programs = {"curriculum": [e["source"] for e in examples() if e.get("device", "cpu") == "cpu"],
+                "training x200": [_TRAINING_200]}  # fmt: skip
+    print(f"{'programs':<14} {'with ms':>9} {'without ms':>11} {'ratio':>6}   (median of {runs}, in turns)")
+    for name, sources in programs.items():
+        timings: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(runs):
+            for enabled in (True, False):
+                saved = None if enabled else _without_preflight()
+                start = time.perf_counter()
+                for source in sources:
+                    with contextlib.suppress(GradtraceError):
+                        execute(check(source), device="cpu", seed=0)
+                timings[enabled].append(time.perf_counter() - start)
+                if saved is not None:
+                    _restore(saved)
+        on, off = statistics.median(timings[True]), statistics.median(timings[False])
+        print(f"{name:<14} {_ms(on):9.1f} {_ms(off):11.1f} {on / off:6.2f}", flush=True)
 
 
 def _timed_steps(source: str) -> tuple[float, int]:
@@ -128,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=50, help="runs per example (median is reported)")
     parser.add_argument("--only", nargs="*", default=None, help="example ids to time")
     parser.add_argument("--structured", action="store_true", help="flat vs functions/classes, per step")
+    parser.add_argument("--preflight", action="store_true", help="the meta pre-flight's share of run time")
     args = parser.parse_args(argv)
+    if args.preflight:
+        bench_preflight(args.runs)
+        return 0
     if args.structured:
         bench_structured(args.runs)
         return 0

@@ -79,7 +79,7 @@ def _extreme(name: str, largest: bool):  # type: ignore[no-untyped-def]
         if key is None and not any(info_of(item) is not None for item in items):
             if not items and default is not dispatch.NO_DEFAULT:
                 return default
-            return plain_extreme(name, args)
+            return plain_extreme(name, (items,) if len(args) == 1 else args)
         if not items:
             if default is not dispatch.NO_DEFAULT:
                 return default

@@ -19,7 +19,7 @@ from gradtrace.run import budget, dispatch, operators
 from gradtrace.run.classes import EXCEPTION_BASES, class_info, info_of
 from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.iterators import ListIterator
-from gradtrace.run.values import Facade, Func, Method, is_registered
+from gradtrace.run.values import AnyKeywords, Facade, Func, Method, is_registered
 from gradtrace.sandbox import check_int_bits, check_sequence
 from gradtrace.sandbox.rules import FORMAT_SPEC
 
@@ -246,7 +246,7 @@ TYPE_BUILTINS: dict[str, Any] = {
     "issubclass": Func("issubclass", _issubclass, kwargs=_NONE, accepts="any"),
     "str": Func("str", _str, kwargs=_NONE, accepts="any", cls=str),
     "repr": Func("repr", _repr, kwargs=_NONE, accepts="any"),
-    "dict": Func("dict", _dict, kwargs=None, accepts="any", cls=dict),
+    "dict": Func("dict", _dict, kwargs=AnyKeywords(), accepts="any", cls=dict),
     "set": Func("set", _set, kwargs=_NONE, accepts="any", cls=set),
     "frozenset": Func("frozenset", _frozenset, kwargs=_NONE, accepts="any", cls=frozenset),
     "getattr": Func("getattr", _getattr, kwargs=_NONE, accepts="any"),

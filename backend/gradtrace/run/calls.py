@@ -154,7 +154,7 @@ def _count_parameters(module: nn.Module) -> None:
         budget.budget().created(size_of(parameter))
 
 
-MODULE_STEPS = 20  # a module call costs about as much CPU as twenty interpreter steps
+MODULE_STEPS = 40  # a module call costs about as much CPU as forty interpreter steps
 
 
 def charge_module_call(module: nn.Module) -> None:

@@ -229,8 +229,11 @@ class Super:
 
 
 def _bind(value: Any, target: object) -> Any:
+    """A class member read from an instance (bound to it) or from the class itself (``cls.attr``)."""
     if isinstance(value, DESCRIPTORS):
-        return value.__get__(None if isinstance(target, type) else target, type(target))
+        if isinstance(target, type):
+            return value.__get__(None, target)
+        return value.__get__(target, type(target))
     return value
 
 

@@ -182,8 +182,6 @@ def _aug_assign(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
 
 def _for(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     assert isinstance(node, ast.For)
-    if node.orelse:
-        return _not_allowed("syntax_not_allowed", what="for ... else")
     return _target(node.target, allow_attribute=False)
 
 

@@ -278,9 +278,10 @@ def check_printable(value: object) -> None:
     shape = tuple(value.shape)
     shown = numel(shape) if numel(shape) <= 1000 else numel(min(size, 6) for size in shape)
     chars = 12 * shown + 2 * numel(shape[:-1])  # digits and separators, brackets of every row
-    limits = budget.budget().limits
-    if chars > limits.print_chars:
-        raise GradtraceError("limit", "print_too_long", {"size": chars, "limit": limits.print_chars})
+    run = budget.budget()
+    if chars > run.limits.print_chars:
+        raise GradtraceError("limit", "print_too_long", {"size": chars, "limit": run.limits.print_chars})
+    run.step(6 * shown)  # torch formats an element in about the time of six interpreter steps
 
 
 def charge(result: object, inputs: tuple[object, ...] = ()) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ast
 import os
-import resource
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from address_space import address_space_limit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,16 +34,8 @@ SAFETY_NET = 3 * 2**30
 @pytest.fixture(scope="module", autouse=True)
 def address_space_net() -> Iterator[None]:
     """A gap in the limits must fail an example, not exhaust the shared machine."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as statm:
-        ceiling = int(statm.read().split()[0]) * PAGE + SAFETY_NET
-    if hard != resource.RLIM_INFINITY:
-        ceiling = min(ceiling, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
-    try:
+    with address_space_limit(SAFETY_NET):
         yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -35,7 +35,6 @@ import json
 import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import textwrap
@@ -46,6 +45,7 @@ from typing import Any
 
 import pytest
 import torch
+from address_space import address_space_limit
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -82,16 +82,8 @@ WILD_SETTINGS = settings(
 def address_space_net() -> Iterator[None]:
     """A gap in the limits must fail an example, not exhaust the shared machine. (Only around direct
     runs: the tracer's big-stack thread reserves a gigabyte of address space of its own.)"""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as statm:
-        ceiling = int(statm.read().split()[0]) * PAGE + SAFETY_NET
-    if hard != resource.RLIM_INFINITY:
-        ceiling = min(ceiling, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
-    try:
+    with address_space_limit(SAFETY_NET):
         yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 @pytest.fixture(scope="module", autouse=True)

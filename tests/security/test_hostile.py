@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 import torch
+from address_space import address_space_limit
 
 from gradtrace.core import DEFAULT_LIMITS, GradtraceError
 
@@ -116,15 +117,8 @@ def peak_rss() -> Iterator[dict[str, int]]:
 
 @pytest.fixture(scope="module", autouse=True)
 def address_space_net() -> Iterator[None]:
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    ceiling = _vm_size() + SAFETY_NET
-    if hard != resource.RLIM_INFINITY:
-        ceiling = min(ceiling, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
-    try:
+    with address_space_limit(SAFETY_NET):
         yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 WARM_UP = """

@@ -837,7 +837,7 @@ def test_grammar_covers_the_new_statements() -> None:
     seen: set[str] = set()
 
     @settings(
-        max_examples=150,
+        max_examples=600,
         database=None,
         deadline=None,
         derandomize=True,

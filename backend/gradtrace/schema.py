@@ -98,8 +98,9 @@ class TensorNode(_Model):
     value: Summary | None
     grad: Summary | None = Field(
         None,
-        description="gradient after backward, summed over all passes (a leaf: what .grad accumulated, "
-        "ignoring zero_(); see BackwardPass.node_grads)",
+        description="a leaf: what torch's .grad held right after the last pass that reached it "
+        "(accumulation sums, zero_()/zero_grad() reset; what print(x.grad) showed then); "
+        "an intermediate: its gradient summed over the passes (see BackwardPass.node_grads)",
     )
     span: SpanModel | None = None
     module: str | None = Field(None, description="module path that created it, e.g. layer1.0")
@@ -111,8 +112,11 @@ class OpNode(_Model):
     kind: Literal["op"] = "op"
     op: str = Field(description="autograd node class name, e.g. PowBackward0, AccumulateGrad")
     label: str = Field(description="readable name: pow, mul, matmul, accumulate")
-    sequence_nr: int | None = Field(None, description="torch's creation number of the node, counted "
-                                    "from the graph's first op (0): the order the ops ran")
+    sequence_nr: int | None = Field(
+        None,
+        description="torch's creation number of the node, counted "
+        "from the graph's first op (0): the order the ops ran",
+    )
     num_outputs: int = 1
     variable: str | None = Field(None, description="AccumulateGrad: the leaf tensor node id")
     saved: list[SavedValue] = Field(default_factory=list)
@@ -146,15 +150,53 @@ class Note(_Model):
     message: dict[str, str] = Field(description="language code -> text")
 
 
+class PassLeaf(_Model):
+    """One leaf a backward pass reached."""
+
+    node: str = Field(description="the leaf's tensor node id")
+    value: Summary | None = Field(
+        description="the value this pass's graph read (by tensor version: in-place updates made after "
+        "the forward, e.g. by an optimizer, do not leak in)"
+    )
+    grad: Summary | None = Field(None, description="the gradient this pass delivered to the leaf")
+    grad_after: Summary | None = Field(
+        None,
+        description="what the leaf's .grad held right after this pass (None: torch.autograd.grad, "
+        "which does not accumulate, on a leaf whose .grad was empty)",
+    )
+
+
 class BackwardPass(_Model):
-    """One ``backward()`` call. With two or more passes, each carries its own gradients:
-    the top-level ``Edge.grad``/``chain``, ``TensorNode.grad`` and ``OpNode.grad_*`` are sums
-    over all passes, so animating one pass must read these instead. With a single pass
-    they are left out (the top-level fields are that pass's)."""
+    """One ``backward()`` or ``torch.autograd.grad`` call: a pass, with its own graph.
+
+    With ``GraphModel.per_pass`` true, each pass carries its own gradients (``edge_grads``,
+    ``node_grads``, ``chain``) and animating one pass must read these: the top-level
+    ``Edge.grad``/``chain`` and ``OpNode.grad_*`` are sums over all passes shown. With
+    ``per_pass`` false (a single pass) they are left out: the top-level fields are that pass's.
+    """
 
     root: str = Field(description="tensor node id backward started from")
     order: list[str] = Field(description="op node ids in the order their hooks fired")
     span: SpanModel | None = None
+    index: int | None = Field(
+        None,
+        description="the pass's number in program order among all backward()/autograd.grad calls "
+        "(0-based; see GraphModel.pass_count). Long loops keep full detail only for the first few, "
+        "last few and a sampled subset between: gaps in index are the passes left out",
+    )
+    call: Literal["backward", "grad"] = Field(
+        "backward", description="backward: .grad accumulates; grad: torch.autograd.grad, .grad untouched"
+    )
+    automatic: bool = Field(
+        False,
+        description="run by gradtrace after the program ended, from the output the program never "
+        "back-propagated (a note says so); the program's own passes come before it",
+    )
+    nodes: list[str] = Field(
+        default_factory=list,
+        description="ids of the tensor and op nodes of this pass's graph (one iteration)",
+    )
+    leaves: list[PassLeaf] = Field(default_factory=list, description="every leaf this pass reached")
     edge_grads: dict[str, Summary] = Field(
         default_factory=dict, description="edge id -> the gradient that flowed along it in this pass"
     )
@@ -168,6 +210,50 @@ class BackwardPass(_Model):
     )
 
 
+class UpdateDetail(_Model):
+    """What an update computed with; every field optional."""
+
+    optimizer: str | None = Field(None, description="optimizer class, e.g. SGD, Adam")
+    lr: float | None = None
+    grad: Summary | None = Field(None, description="the .grad the step read")
+    expr: str | None = Field(None, description="the arithmetic, for scalars: w ← 0.6 − 0.1 × (−4.8) = 1.08")
+    exp_avg: Summary | None = Field(None, description="Adam's first moment after the step")
+    exp_avg_sq: Summary | None = Field(None, description="Adam's second moment after the step")
+    step: int | None = Field(None, description="the optimizer's step count for this parameter")
+    lr_before: float | None = Field(None, description="scheduler_step: the learning rate before")
+    lr_after: float | None = Field(None, description="scheduler_step: the learning rate after")
+
+
+class Update(_Model):
+    """A change the program made to a leaf (or its .grad, or a learning rate), in program order."""
+
+    kind: Literal["optimizer_step", "inplace", "zero_grad", "scheduler_step"] = Field(
+        description="optimizer_step: optimizer.step() moved the leaf; inplace: the program wrote it "
+        "(w -= lr * w.grad, w.data -= ..., p.add_(...)); zero_grad: its .grad was zeroed or set to None "
+        "(x.grad.zero_(), opt.zero_grad(), model.zero_grad()); scheduler_step: a learning-rate scheduler"
+    )
+    node: str | None = Field(description="the leaf's tensor node id; null for scheduler_step")
+    before: Summary | None = Field(None, description="the leaf's value before (zero_grad: its .grad)")
+    after: Summary | None = Field(None, description="... and after (zero_grad: null when set to None)")
+    after_pass: int | None = Field(
+        None, description="BackwardPass.index of the last pass run before this update (null: none yet)"
+    )
+    span: SpanModel | None = Field(None, description="the statement that made the update")
+    detail: UpdateDetail | None = None
+
+
+class Iteration(_Model):
+    """One pass as a point of the loss plot; every pass has one, shown in detail or not."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    pass_: int = Field(alias="pass", description="BackwardPass.index")
+    loss: Number = Field(None, description="the root's value when it is a single number, else null")
+    params: dict[str, Number] = Field(
+        default_factory=dict, description="leaf label -> value read by this pass, for single-number leaves"
+    )
+
+
 class GraphModel(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     device: str
@@ -178,6 +264,21 @@ class GraphModel(_Model):
     forward_order: list[str] = Field(description="op node ids in the order the ops ran")
     backward_order: list[str] = Field(description="op node ids in the order torch ran them")
     backward_passes: list[BackwardPass] = Field(default_factory=list)
+    per_pass: bool = Field(
+        False,
+        description="decided here, once: true when the backward passes carry their own gradients "
+        "(BackwardPass.edge_grads/node_grads/chain) and a view of one pass must read those; false when "
+        "the top-level gradients are the only pass's",
+    )
+    pass_count: int = Field(
+        0,
+        description="every pass the run made, the automatic one included; more than "
+        "len(backward_passes) when a long loop was sampled (a note says so)",
+    )
+    updates: list[Update] = Field(default_factory=list, description="changes to leaves, in program order")
+    iterations: list[Iteration] = Field(
+        default_factory=list, description="every pass (sampled out or not), in order: for the loss plot"
+    )
     printed: str = ""
     notes: list[Note] = Field(default_factory=list)
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import sys
 
 import uvicorn
 
 from gradtrace.api.app import create_app
+from gradtrace.api.connections import ConnectionGuard, FoldIntoTally, raise_open_file_limit
+from gradtrace.api.protocol import guarded_protocol
 from gradtrace.service import Settings
 
 
@@ -54,12 +57,15 @@ def serve(settings: Settings) -> int:
         print(f"gradtrace: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
     port = sock.getsockname()[1]
+    guard = ConnectionGuard(settings, raise_open_file_limit())
     config = uvicorn.Config(
         create_app(settings), log_level=settings.log_level.lower(), access_log=settings.access_log,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None, server_header=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, http=guarded_protocol(guard),
+        timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]  # uvicorn hands it to call_later
     )
+    logging.getLogger("uvicorn.error").addFilter(FoldIntoTally(guard.tally))
     print(f"gradtrace serving at {public_url(settings.host, port)}  (API docs: /docs)", flush=True)
     if settings.host in {"0.0.0.0", "::"}:
         print(f"listening on all interfaces, port {port}", flush=True)

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -24,6 +25,27 @@ but there are no frontend files in <code>{path}</code>.</p>
 <code>GRADTRACE_STATIC_DIR</code> at a built <code>frontend/dist</code>.</p></body></html>"""
 
 
+MAX_PATH_BYTES = 1024
+MAX_NAME_BYTES = 255
+_ENCODED_SEPARATORS = (b"%2f", b"%5c", b"%00")
+
+
+def nameable(scope: Scope) -> bool:
+    """Whether the request's path could name a file at all. Not: NUL and control bytes,
+    backslashes, separators sent encoded (``%2F``), names longer than file systems allow.
+
+    Checked before the file system is asked, and such paths are a plain 404: ``Path.resolve``
+    raises ``ValueError`` on a NUL byte and ``stat`` raises ``ENAMETOOLONG`` on a long
+    name, and either would otherwise be a 500.
+    """
+    path: str = scope["path"]
+    raw = bytes(scope.get("raw_path") or b"").lower()
+    if any(ord(c) < 32 or c in "\\\x7f" for c in path) or any(s in raw for s in _ENCODED_SEPARATORS):
+        return False
+    encoded = path.encode("utf-8", "surrogatepass")
+    return len(encoded) <= MAX_PATH_BYTES and all(len(part) <= MAX_NAME_BYTES for part in encoded.split(b"/"))
+
+
 class Frontend:
     """Serves the built app; looks for it on each request until it appears, so a
     build that finishes after the server started needs no restart."""
@@ -33,6 +55,8 @@ class Frontend:
         self._files: StaticFiles | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not nameable(scope):
+            raise HTTPException(404)
         if self._files is None and (self.directory / "index.html").is_file():
             self._files = StaticFiles(directory=self.directory, html=True)
         if self._files is None:

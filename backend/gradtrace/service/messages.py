@@ -44,6 +44,27 @@ register({
         "hint_en": "Send a shorter program.",
         "hint_ko": "더 짧은 프로그램을 보내세요.",
     },
+    "service_connections": {
+        "en": "The server has too many open connections from this address; try again in {seconds} seconds.",
+        "ko": "이 주소에서 서버로 연결이 너무 많이 열려 있습니다. {seconds}초 후에 다시 시도하세요.",
+        "hint_en": "Close other tabs or programs that keep connections to this server open.",
+        "hint_ko": "이 서버에 연결을 열어 둔 다른 탭이나 프로그램을 닫아 보세요.",
+    },
+    "service_request_timeout": {
+        "en": "The request did not arrive in time (its headers within {seconds} seconds); "
+              "the connection was closed.",
+        "ko": "요청이 제시간에 도착하지 않아({seconds}초 안에 헤더가 오지 않음) 연결을 닫았습니다.",
+        "hint_en": "Send the request again.",
+        "hint_ko": "요청을 다시 보내세요.",
+    },
+    "service_reply_too_large": {
+        "en": "The program's graph is {megabytes} MiB, more than the {limit} MiB this server sends.",
+        "ko": "프로그램의 그래프가 {megabytes} MiB로, 이 서버가 보내는 {limit} MiB보다 큽니다.",
+        "hint_en": "Draw less: use smaller tensors, fewer loop iterations or layers, trace one step of a "
+                   "training loop, or pick the output to draw.",
+        "hint_ko": "그릴 것을 줄이세요: 텐서를 더 작게, 반복이나 층을 더 적게 하거나, 학습 루프는 한 단계만 "
+                   "추적하거나, 그릴 출력을 지정해 보세요.",
+    },
     "service_overloaded": {
         "en": "The server is busy; try again in {seconds} seconds.",
         "ko": "서버가 바쁩니다. {seconds}초 후에 다시 시도하세요.",

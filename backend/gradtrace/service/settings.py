@@ -75,6 +75,21 @@ class Settings:
                                       default=False)
     max_body_kb: int = _opt("largest request body in KiB; bigger ones get 413 before parsing", int,
                             default=128)
+    max_reply_mb: int = _opt("largest reply a program may produce, in MiB; a bigger graph is a 'limit' error "
+                             "that says how to shrink the program", int, default=16)
+    worker_rss_mb: int = _opt("memory a worker may keep after a program, above its start-up size, in MiB; "
+                              "past it (after giving freed memory back) the worker is replaced", int,
+                              default=512)
+    header_timeout: float = _opt("seconds a client has to send a request's line and headers; "
+                                 "past it the connection is closed", float, default=10.0)
+    body_timeout: float = _opt("seconds a client has to send a request's body, or to take in a reply "
+                               "it stopped reading; past it the connection is closed", float, default=20.0)
+    idle_timeout: float = _opt("seconds an idle keep-alive connection stays open", float, default=5.0)
+    max_connections: int = _opt("open connections in all; past it new ones are refused at once "
+                                "(0: 4096, fewer if the open-file limit is lower)", int, default=0)
+    client_connections: int = _opt("open connections one client address may hold; past it its new ones "
+                                   "are refused at once (0: no cap; trusted proxies are exempt)", int,
+                                   default=256)
     cache_entries: int = _opt("results kept in the parent's LRU cache; 0 turns it off", int,
                               default=1024)
     cache_mb: int = _opt("memory the result cache may use, in MiB", int, default=256)
@@ -101,6 +116,13 @@ class Settings:
             "rate_limit": self.rate_limit >= 0,
             "rate_burst": self.rate_burst >= 1,
             "max_body_kb": self.max_body_kb >= 1,
+            "max_reply_mb": self.max_reply_mb >= 1,
+            "worker_rss_mb": self.worker_rss_mb >= 16,
+            "header_timeout": 0 < self.header_timeout <= 3600,
+            "body_timeout": 0 < self.body_timeout <= 3600,
+            "idle_timeout": 0 < self.idle_timeout <= 3600,
+            "max_connections": self.max_connections >= 0,
+            "client_connections": self.client_connections >= 0,
             "cache_entries": self.cache_entries >= 0,
             "cache_mb": self.cache_mb >= 0,
             "log_level": self.log_level.lower() in {"debug", "info", "warning", "error", "critical"},

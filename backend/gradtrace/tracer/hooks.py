@@ -1,56 +1,49 @@
-"""Registering a post-hook on every autograd node, cheaply.
+"""Our hooks on autograd nodes: registered and removed through torch's public handles.
 
-``node.register_hook`` calls back into Python (``_HookMixin._register_hook``), which
-builds an ``OrderedDict`` and a ``RemovableHandle`` (a weakref, a global counter) per
-node: on a 50,000-node graph that costs more than the backward itself. While we
-register, ``plain_hooks()`` swaps in a function that stores the hook in a plain dict
-under our own key and hands that dict back as the "handle"; ``unhook_all`` takes our
-hooks out again. The C++ side keeps one dict per node either way. If torch's
-internals differ (the attribute is missing), the stock path is used.
+A model may already carry hooks of its own on the same nodes (module full-backward
+hooks and pre-hooks, tensor hooks, ``AccumulateGrad`` pre/post hooks, leftovers of
+another tool). torch keeps one hook container per node and its type is torch's
+business, so we never look into it: every hook of ours goes in through
+``node.register_hook``/``register_prehook`` and comes out through the
+``RemovableHandle`` they return. Removal goes on past a failure, so one bad handle
+never leaves the rest of our hooks feeding a dead record on the user's parameters.
+A stock registration costs about 2 µs more per node than writing into the
+container directly, some 0.1 s on a 50,000-node graph: the price of coexisting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import torch.autograd.function as _function
-
-Hook = Callable[[Any, Any], None]
-_OURS = object()  # a key torch's integer handle ids can never equal
+from typing import Protocol
 
 
-def _register_plain(hooks: dict[Any, Hook] | None, hook: Hook) -> tuple[dict[Any, Hook], dict[Any, Hook]]:
-    if hooks is None:
-        hooks = {}
-    hooks[_OURS] = hook
-    return hooks, hooks
+class Handle(Protocol):
+    """What ``register_hook`` returns: ``torch.utils.hooks.RemovableHandle``."""
+
+    def remove(self) -> None: ...
 
 
 @contextmanager
 def plain_hooks() -> Iterator[None]:
-    """Inside, ``node.register_hook`` returns the node's hook dict instead of a handle.
+    """The block in which the tracer registers its hooks; torch's own path is used as is.
 
-    Only the calling thread registers hooks while this is active (the run stage is
-    single-threaded); the original is always restored.
+    Kept as the one place to change should registration ever need a different route:
+    whatever it does, each registration must still hand back a ``RemovableHandle``.
     """
-    mixin = getattr(_function, "_HookMixin", None)
-    original = mixin.__dict__.get("_register_hook") if mixin is not None else None
-    if original is None:
-        yield
-        return
-    mixin._register_hook = staticmethod(_register_plain)  # type: ignore[union-attr]
-    try:
-        yield
-    finally:
-        mixin._register_hook = original  # type: ignore[union-attr]
+    yield
 
 
-def unhook_all(handles: list[Any]) -> None:
-    """Remove hooks registered with or without ``plain_hooks``."""
+def unhook_all(handles: Iterable[Handle]) -> None:
+    """Remove every hook in ``handles``; a removal that fails does not stop the others.
+
+    The first failure is raised once all the rest are out.
+    """
+    failures: list[Exception] = []
     for handle in handles:
-        if isinstance(handle, dict):  # ours, in a plain dict or in the node's OrderedDict
-            handle.pop(_OURS, None)
-        else:
+        try:
             handle.remove()
+        except Exception as exc:  # reported after the rest are removed
+            failures.append(exc)
+    if failures:
+        raise failures[0]

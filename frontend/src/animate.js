@@ -146,15 +146,9 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     if (layer) layer.innerHTML = '';
   }
 
+  /** The renderer frames the step (render/framing.js): whole graph when readable, else its neighbourhood. */
   function followCamera(step, animate) {
-    const all = renderer.bounds();
-    if (!all) return;
-    const scale = minScale();
-    const view = renderer.svg.getBoundingClientRect();
-    const fitsWhole = Math.min((view.width - 80) / all.width, (view.height - 80) / all.height) >= scale;
-    const focus = renderer.bounds([...new Set(step.focus.map(viewId))]);
-    if (fitsWhole || !focus) renderer.camera.show(all, { minScale: Math.min(scale, 1), animate });
-    else renderer.camera.show(focus, { minScale: scale, maxScale: scale * 1.25, animate });
+    renderer.follow([...new Set(step.focus.map(viewId))], { animate, opening: current === 0 });
   }
 
   function schedule() {

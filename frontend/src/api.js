@@ -2,7 +2,7 @@
 
 /** An error the API reported about the user's program (HTTP 400). */
 export class ProgramError extends Error {
-  /** @param {{type:string, code:string, message:string, hint?:string, line?:number, col?:number, end_line?:number, end_col?:number, lang?:string}} detail */
+  /** @param {{type:string, code:string, message:string, hint?:string, line?:number, col?:number, end_line?:number, end_col?:number, lang?:string, messages?:object}} detail */
   constructor(detail) {
     super(detail.message || detail.code || 'error');
     this.name = 'ProgramError';
@@ -13,6 +13,14 @@ export class ProgramError extends Error {
     this.col = detail.col ?? null;
     this.endLine = detail.end_line ?? null;
     this.endCol = detail.end_col ?? null;
+    /** Both languages' text ({en: {message, hint}, ko: {...}}), when the server sends them. */
+    this.messages = detail.messages ?? null;
+  }
+
+  /** The message and hint in a language, falling back to the text the server picked. */
+  textIn(lang) {
+    const text = this.messages?.[lang];
+    return text ? { message: text.message || this.message, hint: text.hint || '' } : { message: this.message, hint: this.hint };
   }
 }
 

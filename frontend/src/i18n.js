@@ -89,6 +89,8 @@ const STRINGS = {
     stepDone: 'Done: every gradient has arrived.',
     stepForwardDone: 'The forward pass is done. This program did not call backward().',
     stepOf: '{step} / {total}',
+    previousRun: 'Previous run: this graph is not from the program as it is now',
+    stepHint: 'Press → (or a clicker\'s next button) to step',
   },
   ko: {
     skipToGraph: '그래프로 건너뛰기',
@@ -175,6 +177,8 @@ const STRINGS = {
     stepDone: '완료: 모든 기울기가 도착했습니다.',
     stepForwardDone: '순전파가 끝났습니다. 이 프로그램은 backward()를 호출하지 않았습니다.',
     stepOf: '{step} / {total}',
+    previousRun: '이전 실행: 지금의 프로그램에서 나온 그래프가 아닙니다',
+    stepHint: '→ (또는 발표용 리모컨의 다음 버튼)을 눌러 한 단계씩 진행하세요',
   },
 };
 

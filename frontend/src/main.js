@@ -4,7 +4,7 @@ import { buildView, hasModules, indexGraph } from './graph/model.js';
 import { applyToPage, browserLanguage, currentLang, pick, setLang, t } from './i18n.js';
 import { warmUpElk } from './layout/elkClient.js';
 import { layoutGraph } from './layout/index.js';
-import { createSvgRenderer, measureView } from './render/svg.js';
+import { READABLE_PX, createSvgRenderer, measureView } from './render/svg.js';
 import { getState, searchFromState, setState, stateFromSearch, subscribe } from './state.js';
 import { buildTimeline, computedLater } from './timeline.js';
 import { createPlayer } from './animate.js';
@@ -14,6 +14,7 @@ import { createPanel } from './ui/panel.js';
 import { installKeyboard } from './ui/keyboard.js';
 import { fillDevices, fillExamples, fillLegend, setPressed } from './ui/toolbar.js';
 import { downloadDot, downloadJson, downloadPng, downloadSvg } from './ui/downloads.js';
+import { createCodeStrip } from './ui/codeStrip.js';
 
 /** Camera scale floor: main labels (22 units) stay >= 17.6 px; in presenter mode every label >= 28 px. */
 const MIN_LABEL_SCALE = { normal: 0.8, presenter: 1.75 };
@@ -37,6 +38,9 @@ const app = {
   embedded: false,
 };
 
+/** What `/` opens on a first visit: a lesson already run, ready to step. */
+const FIRST_EXAMPLE = 'autograd-chain-rule';
+
 /** Big graphs with modules open folded: one node per module is also the better first view. */
 const AUTO_COLLAPSE_OVER = 300;
 
@@ -46,8 +50,13 @@ const editor = createEditor($('editor'), {
   onSelectSource: (span) => highlightNodesForSpan(span),
   onChange: () => {},
 });
-const renderer = createSvgRenderer($('graph-view'), { onSelect: selectNode, onHover: hoverNode });
+const renderer = createSvgRenderer($('graph-view'), {
+  onSelect: selectNode,
+  onHover: hoverNode,
+  readablePx: () => (getState().present ? READABLE_PX.presenter : READABLE_PX.normal),
+});
 const narration = createNarration($('narration'));
+const codeStrip = createCodeStrip($('code-strip'), { onJump: (step) => player.goTo(step, { animate: true }) });
 const panel = createPanel($('panel-body'));
 const player = createPlayer({
   renderer,
@@ -84,6 +93,7 @@ async function run({ step = 0 } = {}) {
   } catch (error) {
     if (id !== app.runId) return;
     showError(error);
+    retireGraph();
     setStatus('error');
   } finally {
     if (id === app.runId) $('run-button').disabled = false;
@@ -97,8 +107,32 @@ function autoCollapse(graph) {
   app.quietStateChange = false;
 }
 
+/**
+ * After an error, what is on screen belongs to an earlier program: grey the graph and say
+ * so, and drop its printed output, narration and example title.
+ */
+function retireGraph() {
+  $('graph-pane').classList.toggle('stale', !!app.graph);
+  $('stale-label').hidden = !app.graph;
+  $('printed-section').hidden = true;
+  $('printed').textContent = '';
+  $('step-hint').hidden = true;
+  narration.show(null);
+  const example = app.examples.find((e) => e.id === getState().example);
+  if (example && example.source !== getState().code) {
+    setState({ example: null });
+    fillExamples($('example-select'), app.examples, null);
+  }
+}
+
+function unretireGraph() {
+  $('graph-pane').classList.remove('stale');
+  $('stale-label').hidden = true;
+}
+
 async function showGraph(graph, step) {
   const received = performance.now();
+  unretireGraph();
   app.graph = graph;
   app.index = indexGraph(graph, getState().code);
   app.selected = null;
@@ -110,6 +144,7 @@ async function showGraph(graph, step) {
   await drawView();
   const steps = buildTimeline(app.index);
   player.load(steps, app.view.alias, computedLater(app.index), app.index);
+  loadCodeStrip(steps);
   updateScrubber(steps.length);
   showNotes();
   $('graph-empty').hidden = graph.nodes.length > 0;
@@ -142,7 +177,9 @@ async function drawView() {
 async function redrawView() {
   if (!app.index) return;
   await drawView();
-  player.load(buildTimeline(app.index), app.view.alias, computedLater(app.index), app.index);
+  const steps = buildTimeline(app.index);
+  player.load(steps, app.view.alias, computedLater(app.index), app.index);
+  loadCodeStrip(steps);
   player.goTo(getState().step);
 }
 
@@ -155,19 +192,20 @@ function showError(error) {
   const message = document.createElement('p');
   message.className = 'error-message';
   if (error instanceof ProgramError) {
-    message.textContent = error.message;
+    const text = error.textIn(currentLang());
+    message.textContent = text.message;
     if (error.line) {
       const where = document.createElement('p');
       where.className = 'error-where';
       where.textContent = t('errorAt', { line: error.line, col: error.col ?? 1 });
       box.append(where);
-      editor.showError(error);
+      editor.showError({ ...error, ...text, line: error.line, col: error.col, endLine: error.endLine, endCol: error.endCol });
     }
     box.append(message);
-    if (error.hint) {
+    if (text.hint) {
       const hint = document.createElement('p');
       hint.className = 'error-hint';
-      hint.textContent = `${t('hint')}: ${error.hint}`;
+      hint.textContent = `${t('hint')}: ${text.hint}`;
       box.append(hint);
     }
     box.dataset.type = error.type;
@@ -206,8 +244,25 @@ function clearError() {
 
 // ---------------------------------------------------------------- steps
 
+/** The source line a step belongs to: its op's, else its first focused node's. */
+function stepLine(step) {
+  const ids = [step.op, ...(step.focus || [])].filter(Boolean);
+  for (const id of ids) {
+    const line = app.index?.nodes.get(id)?.span?.line;
+    if (line) return line;
+  }
+  return null;
+}
+
+function loadCodeStrip(steps) {
+  app.stepLines = steps.map(stepLine);
+  codeStrip.load(getState().code, app.stepLines);
+}
+
 function showStep(index, step) {
   narration.show(step);
+  codeStrip.show(app.stepLines?.[index] ?? null);
+  if (index > 0) $('step-hint').hidden = true;
   $('scrubber').value = String(index);
   $('step-counter').textContent = t('stepOf', { step: index, total: player.count - 1 });
   $('scrubber').setAttribute('aria-valuetext', $('narration').textContent);
@@ -319,7 +374,11 @@ subscribe((state, changed) => {
   applyPresentation(state);
   if (changed.includes('lang')) {
     applyLanguage();
-    if (app.lastError instanceof ProgramError) run();
+    // An error carries both languages: re-render it; an older server's error is asked again.
+    if (app.lastError instanceof ProgramError) {
+      if (app.lastError.messages) showError(app.lastError);
+      else run();
+    } else if (app.lastError && !(app.lastError instanceof ProgramError)) showError(app.lastError);
   }
   if ((changed.includes('view') || changed.includes('collapse')) && !app.quietStateChange) redrawView();
   if (changed.includes('present')) requestAnimationFrame(() => player.follow());
@@ -369,8 +428,7 @@ function bindControls() {
 }
 
 function fitGraph() {
-  const bounds = renderer.bounds();
-  if (bounds) renderer.camera.show(bounds, { maxScale: 1.6 });
+  renderer.fit();
 }
 
 function toggleFullscreen() {
@@ -432,9 +490,10 @@ async function start() {
   } else if (fromUrl.example && openExample(fromUrl.example, { step })) {
     // opened the prepared demo
   } else if (app.examples.length) {
-    editor.setCode(app.examples[0].source);
-    setState({ example: app.examples[0].id });
-    fillExamples($('example-select'), app.examples, app.examples[0].id);
+    // A first visit: a lesson already run, with a line saying how to step through it.
+    const first = app.examples.find((e) => e.id === FIRST_EXAMPLE) ?? app.examples[0];
+    $('step-hint').hidden = false;
+    openExample(first.id, { step });
   }
   if (document.body.dataset.status === undefined) setStatus('idle');
 }

@@ -79,4 +79,8 @@ class GradtraceError(Exception):
             "end_col": span.end_col if span else None,
             "detail": self.detail,
             "lang": lang,
+            # Both languages' text, like a note's message: a client switches language without asking again.
+            "messages": {
+                other: {"message": self.message(other), "hint": self.hint(other)} for other in ("en", "ko")
+            },
         }

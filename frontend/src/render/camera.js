@@ -1,4 +1,5 @@
-// Zoom, pan and fit for the graph view; follows the active part of the graph.
+// Zoom, pan and fit for the graph view; follows the active part of the graph until the
+// user zooms or pans, and again once they press Fit.
 
 const MIN_SCALE = 0.02;
 const MAX_SCALE = 6;
@@ -10,6 +11,8 @@ const MAX_SCALE = 6;
 export function createCamera(svg, viewport, hooks = {}) {
   let view = { x: 0, y: 0, k: 1 };
   let animation = 0;
+  /** The user zoomed or panned: their view is kept between steps until Fit. */
+  let userMoved = false;
   const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)');
 
   function apply() {
@@ -42,8 +45,9 @@ export function createCamera(svg, viewport, hooks = {}) {
     return { w: rect.width || 800, h: rect.height || 600 };
   }
 
-  /** Zooms by factor around a point in screen coordinates (default: the centre). */
+  /** Zooms by factor around a point in screen coordinates (default: the centre); the user's own view. */
   function zoomBy(factor, at) {
+    userMoved = true;
     const { w, h } = size();
     const p = at || { x: w / 2, y: h / 2 };
     const k = clamp(view.k * factor, MIN_SCALE, MAX_SCALE);
@@ -61,8 +65,24 @@ export function createCamera(svg, viewport, hooks = {}) {
     set({ k, x: w / 2 - (box.x + box.width / 2) * k, y: h / 2 - (box.y + box.height / 2) * k }, animate);
   }
 
-  installPointer(svg, () => view, (next) => set(next), zoomBy);
-  return { zoomBy, show, get: () => ({ ...view }), set };
+  installPointer(svg, () => view, (next) => {
+    userMoved = true;
+    set(next);
+  }, zoomBy);
+  return {
+    zoomBy,
+    show,
+    size,
+    get: () => ({ ...view }),
+    set,
+    /** True once the user zoomed or panned; cleared by Fit or a new graph. */
+    get userMoved() {
+      return userMoved;
+    },
+    release() {
+      userMoved = false;
+    },
+  };
 }
 
 function clamp(v, lo, hi) {

@@ -9,7 +9,13 @@ const CELL_H = 26;
 const HEAT_W = 132;
 const HEAT_H = 88;
 const HEAT_STRIP_H = 28;
-const CHAR = 0.6; // average glyph width per font size unit
+const CHAR = 0.6; // average glyph width per font size unit (sizing boxes: generous)
+/** A name's measured width per font unit in the UI font (bold, mostly lower case): how far a label may grow. */
+const FIT_CHAR = 0.55;
+/** Full detail: a name may grow this much over its base size to stay readable on screen. */
+const FULL_GROWTH = 1.6;
+/** Names only: an op's name may spill this far (graph units) into the gap beside its pill. */
+const OP_SPILL = 80;
 
 /** Escapes text for SVG markup. */
 export function esc(text) {
@@ -76,6 +82,41 @@ function blockSize(shape) {
 export function tensorBox(node, grad, { compact = false, name }) {
   const meta = `${formatShape(node.shape)} · ${shortDtype(node.dtype)}`;
   if (compact) return { width: Math.max(110, textWidth(name, FONT.title) + 2 * PAD), height: 64, meta, compact };
+  const sized = tensorFullBox(node, grad, name, meta);
+  return { ...sized, fits: tensorFits(name, sized, badgeOf(node) !== '') };
+}
+
+/**
+ * The largest font (graph units) each of a tensor's name labels may take inside its box:
+ * `title` at full detail (beside the badge, above the shape), `name` when the node shows
+ * only its name (centred, on up to two lines).
+ */
+function tensorFits(name, box, badge) {
+  const room = box.width - 2 * PAD - (badge ? 34 : 0);
+  const title = Math.min(FONT.title * FULL_GROWTH, room / (String(name).length * FIT_CHAR));
+  const lines = nameLines(name);
+  const longest = Math.max(...lines.map((line) => line.length));
+  // Alone, a name may reach the box's edges and spill a little beside it (on a halo).
+  const name2 = Math.min((box.width + OP_SPILL / 2) / (longest * FIT_CHAR), box.height / (1.15 * lines.length));
+  return { title: round1(Math.max(FONT.title, title)), name: round1(Math.max(FONT.title, name2)), lines };
+}
+
+/** A long dotted or underscored name splits in two near its middle (model.0.weight → model.0. / weight). */
+export function nameLines(name) {
+  const text = String(name);
+  if (text.length < 7) return [text];
+  let best = -1;
+  for (let i = 1; i < text.length - 1; i += 1) {
+    if ('._ '.includes(text[i - 1]) && Math.abs(i - text.length / 2) < Math.abs(best - text.length / 2)) best = i;
+  }
+  return best > 0 ? [text.slice(0, best), text.slice(best)] : [text];
+}
+
+function round1(v) {
+  return Math.round(v * 10) / 10;
+}
+
+function tensorFullBox(node, grad, name, meta) {
   const value = valueShape(node.value);
   // Several gradients (one per backward pass): the box fits the biggest, the first is drawn.
   const grads = (Array.isArray(grad) ? grad : [grad]).filter(Boolean);
@@ -87,16 +128,17 @@ export function tensorBox(node, grad, { compact = false, name }) {
   const gradHeight = gradShape ? Math.max(gradSize.h, 28) + 10 : 0;
   const width = Math.max(150, textWidth(name, FONT.title) * 1.08 + 2 * PAD + 34, textWidth(meta, FONT.meta) + 2 * PAD, valueSize.w + 2 * PAD, gradSize.w + 60);
   const height = PAD + 28 + 22 + 6 + valueSize.h + gradHeight + PAD;
-  return { width: Math.ceil(width), height: Math.ceil(height), meta, value, valueSize, gradShape, compact };
+  return { width: Math.ceil(width), height: Math.ceil(height), meta, value, valueSize, gradShape, compact: false };
 }
 
 /** Markup of a tensor node's inside (position set by the caller). */
 export function tensorMarkup(node, box, name) {
   const w = box.width;
   const h = box.height;
-  let out = `<rect class="box" width="${w}" height="${h}" rx="10"/>`;
+  let out = `<title>${esc(name)}</title><rect class="box" width="${w}" height="${h}" rx="10"/>`;
   if (box.compact) return out; // big graphs: text comes from the viewport's label layer
-  out += `<text class="t-title" x="${PAD}" y="${PAD + 21}">${esc(name)}</text>`;
+  out += `<text class="t-title" x="${PAD}" y="${PAD + 21}" style="--fit:${box.fits.title}">${esc(name)}</text>`;
+  out += nameMarkup(box, w, h);
   out += roleBadge(node, w);
   out += `<text class="t-meta" x="${PAD}" y="${PAD + 46}">${esc(box.meta)}</text>`;
   let y = PAD + 28 + 22 + 6;
@@ -113,9 +155,20 @@ export function tensorMarkup(node, box, name) {
   return out;
 }
 
+/** The name alone, centred: what the node shows when its details would be too small to read. */
+function nameMarkup(box, w, h) {
+  const { lines, name } = box.fits;
+  const tspans = lines.map((line, i) => `<tspan x="${w / 2}" dy="${i ? '1.15em' : `${(-0.575 * (lines.length - 1)).toFixed(3)}em`}">${esc(line)}</tspan>`).join('');
+  return `<text class="t-name" x="${w / 2}" y="${h / 2}" text-anchor="middle" dominant-baseline="central" style="--fit:${name}">${tspans}</text>`;
+}
+
+function badgeOf(node) {
+  if (node.detached) return '✂';
+  return { leaf: '◆', param: '■', constant: '○', output: '★', intermediate: '' }[node.role] ?? '';
+}
+
 function roleBadge(node, width) {
-  const symbol = { leaf: '◆', param: '■', constant: '○', output: '★', intermediate: '' }[node.role] ?? '';
-  if (node.detached) return `<text class="t-badge" x="${width - PAD}" y="${PAD + 20}" text-anchor="end">✂</text>`;
+  const symbol = badgeOf(node);
   return symbol ? `<text class="t-badge" x="${width - PAD}" y="${PAD + 20}" text-anchor="end">${symbol}</text>` : '';
 }
 
@@ -178,14 +231,17 @@ export function divergingColour(x) {
 
 /** Size and markup of an op node (a pill with the readable name). */
 export function opBox(op, label) {
-  return { width: Math.ceil(Math.max(76, textWidth(label, FONT.op) + 36)), height: 46 };
+  const width = Math.ceil(Math.max(76, textWidth(label, FONT.op) + 36));
+  const height = 46;
+  const fit = (room) => round1(Math.max(FONT.op, Math.min(room / (String(label).length * FIT_CHAR), height * 1.1)));
+  return { width, height, fits: { full: fit(width - 10), name: fit(width + OP_SPILL) } };
 }
 
 export function opMarkup(op, box, label, compact = false) {
   if (compact) return `<rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`;
   const tip = op.op + (op.module ? ` · ${op.module}` : '');
   return `<title>${esc(tip)}</title><rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`
-    + `<text class="t-op" x="${box.width / 2}" y="${box.height / 2 + 7}" text-anchor="middle">${esc(label)}</text>`;
+    + `<text class="t-op" x="${box.width / 2}" y="${box.height / 2}" text-anchor="middle" dominant-baseline="central" style="--fit:${box.fits.full};--fit-name:${box.fits.name}">${esc(label)}</text>`;
 }
 
 export function groupBox(group) {

@@ -2,6 +2,7 @@
 import { edgeGradTexts, gradsOf } from '../timeline.js';
 import { isAccumulate, tensorName } from '../graph/model.js';
 import { createCamera } from './camera.js';
+import { frameFor, levelAt, zoomLevels } from './framing.js';
 import { edgePath, midpoint } from './paths.js';
 import { esc, gradBlockMarkup, groupBox, groupMarkup, opBox, opMarkup, tensorBox, tensorMarkup } from './nodeContent.js';
 import { createViewportLabels } from './viewportLabels.js';
@@ -54,9 +55,14 @@ export function measureView(view, index) {
   return { boxes, labels };
 }
 
+/** Label sizes a reader should get on screen (px): at a desk, and across a classroom. */
+export const READABLE_PX = { normal: 14, presenter: 20 };
+/** Room left around what the camera frames, in px. */
+const FRAME_MARGIN = 16;
+
 /**
  * @param {HTMLElement} container
- * @param {{onSelect:(id:string|null)=>void, onHover:(id:string|null)=>void}} handlers
+ * @param {{onSelect:(id:string|null)=>void, onHover:(id:string|null)=>void, readablePx?: () => number}} handlers
  */
 export function createSvgRenderer(container, handlers) {
   const svg = document.createElementNS(SVG_NS, 'svg');
@@ -76,12 +82,20 @@ export function createSvgRenderer(container, handlers) {
     return { width: rect.width, height: rect.height };
   };
   const viewportLabels = createViewportLabels(svg.querySelector('.lod-labels'), viewportSize, LOD_SCALE);
-  const camera = createCamera(svg, viewport, {
-    onChange: (view) => {
-      svg.classList.toggle('lod-far', view.k < LOD_SCALE);
-      viewportLabels.update(view);
-    },
-  });
+  const readablePx = () => handlers.readablePx?.() ?? READABLE_PX.normal;
+  let levels = { full: 0, dots: 0 };
+  let compactScene = false;
+  const camera = createCamera(svg, viewport, { onChange: showLevel });
+
+  /** What nodes show at this zoom, by the size their labels get on screen. */
+  function showLevel(view) {
+    const level = compactScene ? 'full' : levelAt(view.k, levels);
+    svg.classList.toggle('lod-names', level === 'names');
+    svg.classList.toggle('lod-dots', level === 'dots');
+    svg.classList.toggle('lod-far', compactScene && view.k < LOD_SCALE);
+    svg.style.setProperty('--want', (readablePx() / Math.max(view.k, 1e-3)).toFixed(1));
+    viewportLabels.update(view);
+  }
   /** @type {{view:object, layout:object, nodeEls:Map<string,Element>, edgeEls:Map<string,Element>, labelEls:Map<string,Element>}|null} */
   let scene = null;
 
@@ -103,6 +117,44 @@ export function createSvgRenderer(container, handlers) {
       labelEls: byData(layers.labels, '.edge-label', 'edge'),
     };
     svg.classList.toggle('compact', compact);
+    compactScene = compact;
+    scene.fits = view.nodes.map((node) => fitsOf(measured.boxes.get(node.id)));
+    levels = zoomLevels(scene.fits, readablePx());
+    camera.release();
+    showLevel(camera.get());
+  }
+
+  /** Neighbours of the given nodes (their inputs and outputs) with them. */
+  function neighbourhood(ids) {
+    const set = new Set(ids);
+    for (const edge of scene?.view.edges ?? []) {
+      if (ids.includes(edge.source)) set.add(edge.target);
+      if (ids.includes(edge.target)) set.add(edge.source);
+    }
+    return [...set];
+  }
+
+  /**
+   * Shows a step: the whole graph when it reads well, else the step with its inputs and
+   * outputs; the user's own zoom and pan win until they press Fit.
+   * @param {string[]} focusIds view node ids of the step @param {{animate?: boolean, opening?: boolean}} [options]
+   */
+  function follow(focusIds, { animate = false, opening = false } = {}) {
+    if (!scene || camera.userMoved) return;
+    levels = zoomLevels(scene.fits, readablePx());
+    const all = bounds();
+    if (!all) return;
+    const near = focusIds.length ? bounds(neighbourhood(focusIds)) : null;
+    const frame = frameFor({ all, neighbourhood: near, size: camera.size(), levels, opening, margin: FRAME_MARGIN });
+    camera.show(frame.box, { minScale: frame.minScale, maxScale: frame.maxScale, margin: FRAME_MARGIN, animate });
+    showLevel(camera.get());
+  }
+
+  /** Fit: the whole graph, and the camera follows the steps again. */
+  function fit() {
+    camera.release();
+    const all = bounds();
+    if (all) camera.show(all, { margin: FRAME_MARGIN });
   }
 
   function bounds(ids) {
@@ -135,6 +187,8 @@ export function createSvgRenderer(container, handlers) {
     camera,
     draw,
     bounds,
+    follow,
+    fit,
     showGrad,
     showEdgeLabel,
     get scene() {
@@ -146,6 +200,12 @@ export function createSvgRenderer(container, handlers) {
       scene = null;
     },
   };
+}
+
+/** The largest font each node's name may take: at full detail, and shown alone. */
+function fitsOf(box) {
+  if (!box?.fits) return { full: 22, name: 22 };
+  return { full: box.fits.title ?? box.fits.full, name: box.fits.name };
 }
 
 /** What the viewport label layer draws for each node of a big graph. */

@@ -1,6 +1,7 @@
 // Plays the timeline on the drawn graph: highlights, values and gradients appearing,
 // dots travelling along edges, and the camera following the active nodes.
 import { edgeGradText, gradOf, leafGradAfter, revealedAt } from './timeline.js';
+import { valueShape } from './render/nodeContent.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const FLOW_MS = 900;
@@ -26,6 +27,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
 
   function load(newSteps, newAlias, computedLater, graphIndex = null) {
     stop();
+    changedValues.clear();
     index = graphIndex;
     steps = newSteps;
     alias = newAlias;
@@ -49,7 +51,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
   function applyReveal(position) {
     const scene = renderer.scene;
     if (!scene) return;
-    const { values, grads, edgeGrads, leafGrads } = revealedAt(steps, position);
+    const { values, grads, edgeGrads, leafGrads, valueOverrides, gradOverrides } = revealedAt(steps, position);
     const shownValues = new Set([...values].map(viewId));
     const shownGrads = new Set([...grads.keys()].map(viewId));
     const hidden = new Set([...pendingValues].map(viewId));
@@ -61,9 +63,15 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     if (index) {
       for (const [id, pass] of grads) {
         if (viewId(id) !== id) continue;
+        if (gradOverrides.has(id)) {
+          const summary = gradOverrides.get(id);
+          renderer.showGrad(id, summary, `set:${summaryKey(summary)}`);
+          continue;
+        }
         const summary = leafGrads.has(id) ? leafGradAfter(index, id, pass) : gradOf(index, id, pass);
         renderer.showGrad(id, summary, String(pass));
       }
+      showLeafValues(scene, valueOverrides);
     }
     for (const [id, el] of scene.labelEls) {
       const edge = scene.view.edges.find((e) => e.id === id);
@@ -74,6 +82,22 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
         const text = edgeGradText(index, original, pass);
         if (text && text !== '–') renderer.showEdgeLabel(id, text);
       }
+    }
+  }
+
+  /** Leaves whose value text was changed: put back to the graph's value when no step sets one. */
+  const changedValues = new Set();
+
+  /** A leaf shows the value the current pass read, or what the last update wrote. */
+  function showLeafValues(scene, overrides) {
+    for (const id of new Set([...changedValues, ...overrides.keys()])) {
+      if (viewId(id) !== id) continue;
+      const el = scene.nodeEls.get(id);
+      const node = index.nodes.get(id);
+      if (!el || !node) continue;
+      const summary = overrides.get(id) ?? node.value;
+      if (setValueTexts(el, summary)) changedValues.add(id);
+      el.dataset.value = valueKey(summary);
     }
   }
 
@@ -198,4 +222,38 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
       return playing;
     },
   };
+}
+
+/**
+ * Rewrites the numbers of a tensor node's value block in place (one number, or a small
+ * table's cells); larger values keep the drawing of the graph's value. Returns whether it could.
+ */
+function setValueTexts(el, summary) {
+  const shape = valueShape(summary);
+  if (shape.type === 'scalar') {
+    const text = el.querySelector('.value-block .t-value');
+    if (!text) return false;
+    text.textContent = shape.text;
+    return true;
+  }
+  if (shape.type === 'table') {
+    const cells = el.querySelectorAll('.value-block .t-cell');
+    const texts = shape.texts.flat();
+    if (cells.length !== texts.length) return false;
+    cells.forEach((cell, i) => (cell.textContent = texts[i]));
+    return true;
+  }
+  return false;
+}
+
+/** A short key of a summary's numbers, to skip redrawing what did not change. */
+function summaryKey(summary) {
+  if (!summary) return 'none';
+  return JSON.stringify([summary.shape, summary.data ?? summary.head ?? null, summary.stats?.mean ?? null]);
+}
+
+/** The value a node shows, for tests and screen readers: its single number or its key. */
+function valueKey(summary) {
+  const shape = valueShape(summary);
+  return shape.type === 'scalar' ? shape.text : summaryKey(summary);
 }

@@ -36,17 +36,23 @@ export function shortDtype(dtype) {
   return String(dtype || '').replace(/^torch\./, '');
 }
 
-/** Short one-line text of a summary's values, for narration and small labels. */
-export function summaryText(summary, maxItems = 6) {
+/**
+ * Short one-line text of a summary's values, for narration and small labels: a small tensor
+ * by its values, a large one by its shape, saying "shape" so it does not read as a value.
+ */
+export function summaryText(summary, maxItems = 8) {
   if (!summary) return '–';
   const single = scalarOf(summary);
   if (single !== undefined) return formatNumber(single);
-  const flat = flatValues(summary);
-  if (flat.length && summary.shape.length === 1 && summary.numel <= maxItems) {
-    return `[${flat.map((v) => formatNumber(v, 3)).join(', ')}]`;
+  const hasData = summary.data !== null && summary.data !== undefined;
+  if (hasData && summary.shape.length === 1 && summary.numel <= maxItems) {
+    return `[${flatValues(summary).map((v) => formatNumber(v, 3)).join(', ')}]`;
   }
-  if (summary.stats) return `${formatShape(summary.shape)} μ=${formatNumber(summary.stats.mean, 3)}`;
-  return formatShape(summary.shape);
+  if (hasData && summary.shape.length === 2 && summary.numel <= 4) {
+    return `[${summary.data.map((row) => `[${row.map((v) => formatNumber(v, 3)).join(', ')}]`).join(', ')}]`;
+  }
+  const mean = summary.stats ? ` μ=${formatNumber(summary.stats.mean, 3)}` : '';
+  return `shape ${formatShape(summary.shape)}${mean}`;
 }
 
 /** All values we have, flattened (full data, or the head). */

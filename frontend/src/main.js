@@ -11,6 +11,7 @@ import { createPlayer } from './animate.js';
 import { createEditor } from './ui/editor.js';
 import { createNarration } from './ui/narration.js';
 import { createPanel } from './ui/panel.js';
+import { createLossPlot } from './ui/lossPlot.js';
 import { installKeyboard } from './ui/keyboard.js';
 import { fillDevices, fillExamples, fillLegend, setPressed } from './ui/toolbar.js';
 import { downloadDot, downloadJson, downloadPng, downloadSvg } from './ui/downloads.js';
@@ -30,6 +31,8 @@ const app = {
   examples: [],
   runId: 0,
   selected: null,
+  /** The iteration shown on its own (a position in backward_passes), or null: the whole loop. */
+  pass: null,
   lastError: null,
   /** The user (or the link) chose collapse on or off: no automatic folding then. */
   collapseChosen: false,
@@ -58,6 +61,7 @@ const renderer = createSvgRenderer($('graph-view'), {
 const narration = createNarration($('narration'));
 const codeStrip = createCodeStrip($('code-strip'), { onJump: (step) => player.goTo(step, { animate: true }) });
 const panel = createPanel($('panel-body'));
+const lossPlot = createLossPlot($('loss-plot'), { onPick: showIteration });
 const player = createPlayer({
   renderer,
   onStep: showStep,
@@ -136,13 +140,15 @@ async function showGraph(graph, step) {
   app.graph = graph;
   app.index = indexGraph(graph, getState().code);
   app.selected = null;
+  app.pass = null;
+  lossPlot.show(graph);
   panel.show(null, null);
   $('panel-overview').hidden = false;
   $('printed-section').hidden = !graph.printed;
   $('printed').textContent = graph.printed || '';
   $('collapse-toggle').disabled = !hasModules(graph);
   await drawView();
-  const steps = buildTimeline(app.index);
+  const steps = buildTimeline(app.index, { pass: app.pass });
   player.load(steps, app.view.alias, computedLater(app.index), app.index);
   loadCodeStrip(steps);
   updateScrubber(steps.length);
@@ -160,7 +166,7 @@ function nextPaint() {
 /** Builds the current view (tensor/raw, collapsed or not), lays it out and draws it. */
 async function drawView() {
   const { view: mode, collapse } = getState();
-  const view = buildView(app.index, { view: mode, collapse: collapse && hasModules(app.graph) });
+  const view = buildView(app.index, { view: mode, collapse: collapse && hasModules(app.graph), pass: app.pass });
   const measured = measureView(view, app.index);
   const nodes = view.nodes.map((n) => ({ id: n.id, width: measured.boxes.get(n.id).width, height: measured.boxes.get(n.id).height }));
   const edges = view.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, label: measured.labels.get(e.id) }));
@@ -177,7 +183,7 @@ async function drawView() {
 async function redrawView() {
   if (!app.index) return;
   await drawView();
-  const steps = buildTimeline(app.index);
+  const steps = buildTimeline(app.index, { pass: app.pass });
   player.load(steps, app.view.alias, computedLater(app.index), app.index);
   loadCodeStrip(steps);
   player.goTo(getState().step);
@@ -242,6 +248,15 @@ function clearError() {
   editor.clearError();
 }
 
+/** An iteration picked on the loss plot: its own graph and steps (null: the whole loop again). */
+async function showIteration(pass) {
+  if (!app.index) return;
+  app.pass = pass;
+  lossPlot.setPicked(pass);
+  setState({ step: 0 });
+  await redrawView();
+}
+
 // ---------------------------------------------------------------- steps
 
 /** The source line a step belongs to: its op's, else its first focused node's. */
@@ -261,6 +276,7 @@ function loadCodeStrip(steps) {
 
 function showStep(index, step) {
   narration.show(step);
+  lossPlot.setCurrent(step);
   codeStrip.show(app.stepLines?.[index] ?? null);
   if (index > 0) $('step-hint').hidden = true;
   $('scrubber').value = String(index);
@@ -330,6 +346,7 @@ function applyLanguage() {
   fillLegend($('legend'));
   fillExamples($('example-select'), app.examples, getState().example);
   narration.refresh();
+  lossPlot.refresh();
   panel.refresh();
   showNotes();
   if (player.count) $('step-counter').textContent = t('stepOf', { step: player.current, total: player.count - 1 });

@@ -1,14 +1,17 @@
-// A graph turned into a list of steps: the start, one forward step per op in
-// forward_order, then per backward pass a seed step and one step per op in the
-// order torch ran them, then the end. Each step carries narration data (keys and
-// parameters, translated when shown) and what it reveals.
+// A graph turned into a list of steps, as the program ran: per backward pass (one iteration
+// of a training loop) the forward steps of its graph, a seed step, one step per op in the
+// order torch ran them, then the updates that followed it (optimizer.step(), zero_grad…);
+// then the end. Each step carries narration data (keys and parameters, translated when
+// shown) and what it reveals.
 import { formatNumber, scalarOf, summaryText, toNumber } from './format.js';
 import { isAccumulate, tensorName } from './graph/model.js';
+import { forwardFormula } from './formula.js';
+import { updateStep } from './updates.js';
 
 /**
  * @typedef {{key:string, params?:Record<string, unknown>}} Line
  * @typedef {object} Step
- * @property {'start'|'forward'|'seed'|'backward'|'done'} phase
+ * @property {'start'|'forward'|'seed'|'backward'|'update'|'skip'|'done'} phase
  * @property {string|null} op          the op node this step runs
  * @property {string[]} focus          graph node ids to highlight and bring into view
  * @property {{id:string, direction:'forward'|'backward'}[]} flows  edges with moving dots
@@ -17,25 +20,50 @@ import { isAccumulate, tensorName } from './graph/model.js';
  * @property {string[]} edgeGrads      edges whose gradient appears at this step
  * @property {number|null} pass        the backward pass whose gradients the step shows
  * @property {boolean} [leafGrad]      the step updates a leaf's .grad (kept across passes)
+ * @property {{id:string, summary:object}[]} [setValues]  leaves whose value changes here (the
+ *   value a pass read, an optimizer's result)
+ * @property {{id:string, summary:object|null}[]} [setGrads]  leaves whose .grad is reset (null: None)
+ * @property {object[]} [updates]      the graph's updates this step shows
  * @property {Line[]} narration
  */
 
-/** @param {ReturnType<import('./graph/model.js').indexGraph>} index @returns {Step[]} */
-export function buildTimeline(index) {
+/**
+ * @param {ReturnType<import('./graph/model.js').indexGraph>} index
+ * @param {{pass?: number|null}} [options] pass: the one shown pass (position in backward_passes)
+ *   to play on its own (an iteration picked on the loss plot); null plays the program as it ran
+ * @returns {Step[]}
+ */
+export function buildTimeline(index, { pass: only = null } = {}) {
   const { graph, nodes } = index;
-  const steps = [startStep(index)];
-  for (const opId of graph.forward_order || []) {
-    const op = nodes.get(opId);
-    if (op && op.kind === 'op' && !isAccumulate(op)) steps.push(forwardStep(index, op));
-  }
   const passes = backwardPasses(graph);
+  const steps = [startStep(index, only)];
+  const forwardOps = (graph.forward_order || []).filter((id) => {
+    const op = nodes.get(id);
+    return op && op.kind === 'op' && !isAccumulate(op);
+  });
+  const updates = updatesAfter(graph);
+  const shown = only === null ? passes.map((_, k) => k) : [only].filter((k) => passes[k]);
+  const forwarded = new Set();
   let lastPass = null;
-  passes.forEach((pass, k) => {
+  let cursor = 0;
+  if (only === null) pushUpdates(steps, index, updates.get(null), null);
+  shown.forEach((k, position) => {
+    const pass = passes[k];
     if (!nodes.has(pass.root)) return;
-    lastPass = k;
-    const seed = seedStep(index, pass.root);
-    seed.pass = k;
-    steps.push(seed);
+    const own = passNodeSet(pass);
+    const previous = position > 0 ? passes[shown[position - 1]] : null;
+    if (only === null && previous) pushGap(steps, previous, pass);
+    // This pass's forward: the ops of its graph not run by an earlier pass (shared nodes shared),
+    // and, playing the whole program, the ops that ran before them outside any pass.
+    const last = own ? lastIndexIn(forwardOps, own) : position === 0 ? forwardOps.length - 1 : -1;
+    const mine = only === null ? forwardOps.slice(cursor, Math.max(cursor, last + 1)) : forwardOps.filter((id) => !own || own.has(id));
+    cursor = Math.max(cursor, last + 1);
+    const passSteps = mine.filter((id) => !forwarded.has(id)).map((id) => forwardStep(index, nodes.get(id)));
+    for (const id of mine) forwarded.add(id);
+    for (const step of passSteps) step.pass = k;
+    const seed = seedStep(index, pass.root, k);
+    (passSteps[0] || seed).setValues = passLeafValues(pass);
+    steps.push(...passSteps, seed);
     const tracker = gradTracker(index, pass.order, k);
     for (const opId of pass.order) {
       const op = nodes.get(opId);
@@ -44,18 +72,82 @@ export function buildTimeline(index) {
       step.pass = k;
       steps.push(step);
     }
+    lastPass = k;
+    if (pass.index !== undefined && pass.index !== null) pushUpdates(steps, index, updates.get(pass.index), k);
   });
+  if (only === null) {
+    for (const id of forwardOps.slice(cursor)) if (!forwarded.has(id)) steps.push(forwardStep(index, nodes.get(id)));
+  }
   if (steps.length > 1) {
-    const done = passes.length ? doneStep(index, lastPass) : forwardDoneStep();
-    done.pass = passes.length ? lastPass : null;
+    const done = lastPass !== null ? doneStep(index, lastPass) : forwardDoneStep();
+    done.pass = lastPass;
     steps.push(done);
   }
   return steps;
 }
 
-/** Whether the graph carries each pass's own gradients (two or more backward() calls). */
-function perPass(index) {
-  return (index.graph.backward_passes?.length || 0) >= 2;
+/** The node ids of a pass's own graph, or null for old JSON that does not list them. */
+function passNodeSet(pass) {
+  return pass.nodes?.length ? new Set(pass.nodes) : null;
+}
+
+function lastIndexIn(list, set) {
+  for (let i = list.length - 1; i >= 0; i--) if (set.has(list[i])) return i;
+  return -1;
+}
+
+/** The values of the leaves as this pass's graph read them: leaf id -> summary. */
+function passLeafValues(pass) {
+  return (pass.leaves || []).filter((leaf) => leaf.value).map((leaf) => ({ id: leaf.node, summary: leaf.value }));
+}
+
+/** The updates grouped by the pass they followed (after_pass; null: before any pass). */
+function updatesAfter(graph) {
+  const out = new Map();
+  for (const update of graph.updates || []) {
+    const key = update.after_pass ?? null;
+    if (!out.has(key)) out.set(key, []);
+    out.get(key).push(update);
+  }
+  return out;
+}
+
+/** One step per statement that updated leaves (opt.step() moves every parameter at once). */
+function pushUpdates(steps, index, updates, k) {
+  if (!updates?.length) return;
+  const groups = [];
+  for (const update of updates) {
+    const last = groups.at(-1);
+    if (last && last[0].kind === update.kind && sameSpan(last[0].span, update.span)) last.push(update);
+    else groups.push([update]);
+  }
+  for (const group of groups) {
+    const step = updateStep(index, group);
+    step.pass = k;
+    steps.push(step);
+  }
+}
+
+function sameSpan(a, b) {
+  if (!a || !b) return a === b;
+  return a.line === b.line && a.col === b.col && a.end_line === b.end_line && a.end_col === b.end_col;
+}
+
+/** Passes a long loop ran between two shown ones, kept only in the loss plot. */
+function pushGap(steps, previous, pass) {
+  const from = (previous.index ?? -1) + 1;
+  const to = (pass.index ?? from) - 1;
+  if (previous.index === undefined || previous.index === null || to < from) return;
+  const step = emptyStep('skip');
+  step.narration.push({ key: to > from ? 'stepSkipped' : 'stepSkippedOne', params: { from: from + 1, to: to + 1 } });
+  steps.push(step);
+}
+
+/** Whether the passes carry their own gradients: the server decides (per_pass); old JSON, two or more passes. */
+export function perPass(index) {
+  const { graph } = index;
+  if (typeof graph.per_pass === 'boolean') return graph.per_pass;
+  return (graph.backward_passes?.length || 0) >= 2;
 }
 
 /** The BackwardPass k when its own gradients are to be read, else null (the top-level fields). */
@@ -99,22 +191,19 @@ function leafIds(index) {
   return index.graph.nodes.filter((n) => n.kind === 'tensor' && n.is_leaf && n.requires_grad).map((n) => n.id);
 }
 
-function startStep(index) {
+function startStep(index, only) {
   const step = emptyStep('start');
+  const passes = backwardPasses(index.graph);
+  // The values the first pass shown read (an optimizer moves the leaves afterwards).
+  const first = passes[only ?? 0];
+  const read = new Map((first?.leaves || []).filter((l) => l.value).map((l) => [l.node, l.value]));
   const leaves = leafIds(index);
   step.focus = leaves;
-  const described = leaves.slice(0, 4).map((id) => `${tensorName(index, id)} = ${summaryText(index.nodes.get(id).value)}`);
+  step.setValues = [...read].map(([id, summary]) => ({ id, summary }));
+  const valueOf = (id) => read.get(id) ?? index.nodes.get(id).value;
+  const described = leaves.slice(0, 4).map((id) => `${tensorName(index, id)} = ${summaryText(valueOf(id))}`);
   step.narration.push(described.length ? { key: 'stepStart', params: { leaves: described.join(', ') } } : { key: 'stepStartNoLeaves' });
   return step;
-}
-
-/** A name for an operand in a formula: a variable name, or the number itself for constants. */
-function operandText(index, id) {
-  const node = index.nodes.get(id);
-  if (node && !node.name && !index.names.has(id) && !node.requires_grad && scalarOf(node.value) !== undefined) {
-    return formatNumber(scalarOf(node.value));
-  }
-  return tensorName(index, id);
 }
 
 function forwardStep(index, op) {
@@ -127,30 +216,22 @@ function forwardStep(index, op) {
   const output = outputs[0] && index.nodes.get(outputs[0].target);
   const params = {
     output: outputs.map((e) => tensorName(index, e.target)).join(', ') || op.label,
-    op: op.label,
-    inputs: [...inputs.map((e) => operandText(index, e.source)), ...scalarArguments(op, inputs.length)].join(', '),
+    expr: forwardFormula(index, op, inputs, output),
     value: output ? summaryText(output.value) : '',
   };
-  step.narration.push({ key: output ? 'narrForward' : 'narrForwardNoValue', params });
+  step.narration.push({ key: output ? 'narrForwardExpr' : 'narrForwardExprNoValue', params });
   return step;
 }
 
-/** Plain numbers the op was called with (pow's exponent, mul's other operand), from its saved values. */
-function scalarArguments(op, tensorInputs) {
-  const out = [];
-  for (const saved of op.saved || []) {
-    if (saved.name === 'alpha') continue;
-    if (typeof saved.value === 'number') out.push(formatNumber(saved.value));
-    else if (saved.name === 'other' && tensorInputs < 2 && saved.summary?.numel === 1) out.push(formatNumber(scalarOf(saved.summary)));
-  }
-  return out;
-}
-
-function seedStep(index, root) {
+function seedStep(index, root, k) {
   const step = emptyStep('seed');
+  const passes = backwardPasses(index.graph);
   step.focus = [root];
   step.grads = [root];
   step.narration.push({ key: 'stepSeed', params: { output: tensorName(index, root) } });
+  if (passes[k]?.automatic || (passes.length > 1 && passes[k]?.index !== undefined && passes[k]?.index !== null)) {
+    step.narration.push({ key: passes[k].automatic ? 'stepSeedAutomatic' : 'stepSeedPass', params: { n: passes[k].index + 1, total: index.graph.pass_count || passes.length } });
+  }
   return step;
 }
 
@@ -219,10 +300,17 @@ function accumulateStep(index, op, k) {
 export function leafGradAfter(index, leaf, k = null) {
   if (!passData(index, k)) return gradOf(index, leaf);
   for (let j = k; j >= 0; j--) {
-    const grad = index.graph.backward_passes[j]?.node_grads?.[leaf];
+    const entry = passLeaf(index, leaf, j);
+    const grad = entry?.grad_after ?? index.graph.backward_passes[j]?.node_grads?.[leaf];
     if (grad) return grad;
   }
   return null;
+}
+
+/** What pass k recorded for a leaf it reached ({node, value, grad, grad_after}), or null. */
+export function passLeaf(index, leaf, k) {
+  if (k === null || k === undefined) return null;
+  return index.graph.backward_passes?.[k]?.leaves?.find((entry) => entry.node === leaf) ?? null;
 }
 
 /** A leaf's .grad before pass k ran: what earlier passes left there, or null. */
@@ -236,15 +324,24 @@ function leafGradBefore(index, leaf, k) {
  */
 function accumulateLine(index, leaf, contributions, k) {
   const name = tensorName(index, leaf);
-  const after = leafGradAfter(index, leaf, k);
-  const before = leafGradBefore(index, leaf, k);
+  const entry = passLeaf(index, leaf, k);
+  const after = entry?.grad_after ?? leafGradAfter(index, leaf, k);
   const numbers = contributions.map((e) => {
     const chain = edgeChainIn(index, e, k);
     return chain ? toNumber(chain.product) : toNumber(scalarOf(edgeGradIn(index, e, k)));
   });
   const final = toNumber(scalarOf(after));
-  const previous = toNumber(scalarOf(before));
   const close = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+  // What .grad held before this pass: the pass's own record (after − delivered) when it has one,
+  // so a zero_grad() between passes shows as a fresh start.
+  let previous = toNumber(scalarOf(leafGradBefore(index, leaf, k)));
+  let before = leafGradBefore(index, leaf, k);
+  if (entry?.grad && entry?.grad_after) {
+    previous = final - toNumber(scalarOf(entry.grad));
+    if (close(previous, 0) || close(final, toNumber(scalarOf(entry.grad)))) previous = 0;
+    before = previous ? before : null;
+    if (numbers.length === 1 && Number.isFinite(toNumber(scalarOf(entry.grad)))) numbers[0] = toNumber(scalarOf(entry.grad));
+  }
   if (numbers.length && numbers.every(Number.isFinite) && Number.isFinite(final)) {
     const total = numbers.reduce((a, b) => a + b, 0);
     // Only a sum that adds up to what .grad holds is shown as one.
@@ -267,12 +364,16 @@ function forwardDoneStep() {
   return step;
 }
 
+/** Summary lines at most at the end: every parameter of a small model, the first of a big one. */
+const DONE_LINES = 8;
+
 function doneStep(index, lastPass) {
   const step = emptyStep('done');
   step.narration.push({ key: 'stepDone' });
   const leaves = leafIds(index).filter((id) => leafGradAfter(index, id, lastPass));
   step.focus = leaves;
-  for (const id of leaves.slice(0, 3)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(leafGradAfter(index, id, lastPass)) } });
+  for (const id of leaves.slice(0, DONE_LINES)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(leafGradAfter(index, id, lastPass)) } });
+  if (leaves.length > DONE_LINES) step.narration.push({ key: 'updateMore', params: { count: leaves.length - DONE_LINES } });
   return step;
 }
 
@@ -318,7 +419,8 @@ export function gradOf(index, tensorId, k = null) {
 /** Every gradient a tensor shows at some step: the summed one and each pass's (for sizing its box). */
 export function gradsOf(index, tensorId) {
   const out = [gradOf(index, tensorId)];
-  if (perPass(index)) index.graph.backward_passes.forEach((_, k) => out.push(gradOf(index, tensorId, k)));
+  if (perPass(index)) index.graph.backward_passes.forEach((_, k) => out.push(gradOf(index, tensorId, k), passLeaf(index, tensorId, k)?.grad_after));
+  for (const update of index.graph.updates || []) if (update.kind === 'zero_grad' && update.node === tensorId) out.push(update.after);
   return out.filter(Boolean);
 }
 
@@ -343,7 +445,9 @@ function rootOf(index) {
 /**
  * What is visible after the step at position upTo: computed values, gradients (tensor id ->
  * the pass whose numbers it shows), edge gradients (edge id -> pass). A new backward pass
- * starts with a clean slate except for leaves' .grad, which accumulates across passes.
+ * starts with a clean slate except for leaves' .grad, which accumulates across passes until
+ * an update resets it (gradOverrides: id -> the summary .grad holds). valueOverrides: leaf id ->
+ * the value it holds at that point (what the pass read, what an optimizer wrote).
  * @param {Step[]} steps @param {number} upTo
  */
 export function revealedAt(steps, upTo) {
@@ -351,6 +455,8 @@ export function revealedAt(steps, upTo) {
   const grads = new Map();
   const edgeGrads = new Map();
   const leafGrads = new Set();
+  const valueOverrides = new Map();
+  const gradOverrides = new Map();
   for (let i = 0; i <= upTo && i < steps.length; i++) {
     const step = steps[i];
     if (step.phase === 'seed') {
@@ -358,11 +464,20 @@ export function revealedAt(steps, upTo) {
       edgeGrads.clear();
     }
     for (const id of step.values) values.add(id);
+    for (const { id, summary } of step.setValues || []) valueOverrides.set(id, summary);
+    for (const { id, summary } of step.setGrads || []) {
+      gradOverrides.set(id, summary);
+      if (summary) {
+        grads.set(id, step.pass);
+        leafGrads.add(id);
+      } else grads.delete(id);
+    }
     for (const id of step.grads) {
       grads.set(id, step.pass);
+      gradOverrides.delete(id);
       if (step.leafGrad) leafGrads.add(id);
     }
     for (const id of step.edgeGrads) edgeGrads.set(id, step.pass);
   }
-  return { values, grads, edgeGrads, leafGrads };
+  return { values, grads, edgeGrads, leafGrads, valueOverrides, gradOverrides };
 }

@@ -65,35 +65,56 @@ export function isAccumulate(node) {
 
 /**
  * @param {ReturnType<typeof indexGraph>} index
- * @param {{view: 'tensor'|'raw', collapse: boolean}} options
+ * @param {{view: 'tensor'|'raw', collapse: boolean, pass?: number|null}} options pass: show only
+ *   that backward pass's graph (one iteration of a training loop), by position in backward_passes
  * @returns {ViewGraph}
  */
-export function buildView(index, { view, collapse }) {
-  const base = view === 'raw' ? rawView(index) : tensorView(index);
+export function buildView(index, { view, collapse, pass = null }) {
+  const only = passNodes(index, pass);
+  const base = view === 'raw' ? rawView(index, only) : tensorView(index, only);
   return collapse ? collapseModules(base, index) : base;
 }
 
-function tensorView(index) {
-  const { graph, nodes } = index;
+/**
+ * The node ids of one pass's graph: its own list, with the leaves' AccumulateGrad nodes and
+ * the constants its ops read; null (everything) without a pass or for JSON that lists none.
+ */
+export function passNodes(index, pass) {
+  const ids = pass === null || pass === undefined ? null : index.graph.backward_passes?.[pass]?.nodes;
+  if (!ids?.length) return null;
+  const only = new Set(ids);
+  for (const id of ids) {
+    for (const edge of index.inputsOf.get(id) || []) only.add(edge.source);
+  }
+  for (const node of index.graph.nodes) {
+    if (isAccumulate(node) && only.has(node.variable)) only.add(node.id);
+  }
+  return only;
+}
+
+function tensorView(index, only = null) {
+  const { graph } = index;
+  const nodes = only ? new Map([...index.nodes].filter(([id]) => only.has(id))) : index.nodes;
   const hidden = new Set(graph.nodes.filter(isAccumulate).map((n) => n.id));
-  const viewNodes = graph.nodes.filter((n) => !hidden.has(n.id)).map((n) => ({ id: n.id, kind: n.kind, data: n }));
+  const viewNodes = graph.nodes.filter((n) => !hidden.has(n.id) && nodes.has(n.id)).map((n) => ({ id: n.id, kind: n.kind, data: n }));
   const edges = graph.edges
     .filter((e) => !hidden.has(e.source) && !hidden.has(e.target) && nodes.has(e.source) && nodes.has(e.target))
     .map((e) => ({ id: e.id, source: e.source, target: e.target, kind: e.kind, originals: [e] }));
   const alias = new Map(viewNodes.map((n) => [n.id, n.id]));
   for (const id of hidden) {
-    const variable = nodes.get(id).variable;
-    if (variable) alias.set(id, variable);
+    const variable = index.nodes.get(id).variable;
+    if (variable && nodes.has(variable)) alias.set(id, variable);
   }
   return { nodes: viewNodes, edges, alias };
 }
 
-function rawView(index) {
-  const { graph, producerOf, nodes } = index;
-  const ops = graph.nodes.filter((n) => n.kind === 'op');
+function rawView(index, only = null) {
+  const { graph, producerOf } = index;
+  const nodes = only ? new Map([...index.nodes].filter(([id]) => only.has(id))) : index.nodes;
+  const ops = graph.nodes.filter((n) => n.kind === 'op' && nodes.has(n.id));
   const edges = [];
   for (const edge of graph.edges) {
-    if (edge.kind !== 'input') continue;
+    if (edge.kind !== 'input' || !nodes.has(edge.target)) continue;
     const producer = producerOf.get(edge.source);
     if (!producer || !nodes.has(producer.source)) continue;
     edges.push({ id: edge.id, source: producer.source, target: edge.target, kind: 'input', originals: [edge] });
@@ -177,7 +198,12 @@ export function tensorName(index, id) {
   if (snippet) return snippet;
   const producer = index.producerOf.get(id);
   const op = producer && index.nodes.get(producer.source);
-  if (op && !isAccumulate(op)) return node.module ? `${node.module}.${op.label}` : `${op.label}(…)`;
+  if (op && !isAccumulate(op)) {
+    // nn.Linear's weight.t(): the weight, transposed (model.0.weightᵀ), not "model.0.t".
+    const transposed = op.label === 't' ? index.inputsOf.get(op.id)?.[0] : null;
+    if (transposed) return `${tensorName(index, transposed.source)}ᵀ`;
+    return node.module ? `${node.module}.${op.label}` : `${op.label}(…)`;
+  }
   return node.role === 'param' ? `param ${id}` : id;
 }
 

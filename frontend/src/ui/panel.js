@@ -1,7 +1,8 @@
 // The side panel: the selected tensor (attributes, value, gradient) or op in full.
 import { flatValues, formatNumber, formatShape, shortDtype, toNumber } from '../format.js';
 import { t } from '../i18n.js';
-import { backwardPasses, gradOf, leafGradAfter } from '../timeline.js';
+import { backwardPasses, gradOf, leafGradAfter, passLeaf } from '../timeline.js';
+import { updateArithmetic } from '../updates.js';
 import { divergingColour } from '../render/nodeContent.js';
 import { tensorName } from '../graph/model.js';
 
@@ -38,9 +39,45 @@ function tensorParts(index, node) {
     attributeList(attrs),
     heading(t('value'), 'h4'),
     summaryView(node.value),
+    ...passValueParts(index, node),
     heading(t('gradient'), 'h4'),
     ...passGradParts(index, node, grad),
+    ...updateParts(index, node),
   ];
+}
+
+/** Updates shown at most for one leaf: the last ones of a long loop. */
+const UPDATES_SHOWN = 6;
+
+/** A leaf an optimizer moved: the value each pass read (the graph's value is the last). */
+function passValueParts(index, node) {
+  const parts = [];
+  backwardPasses(index.graph).forEach((pass, k) => {
+    const entry = passLeaf(index, node.id, k);
+    if (!entry?.value || (index.graph.updates || []).every((u) => u.node !== node.id || u.kind === 'zero_grad')) return;
+    parts.push(paragraph(t('valueInPass', { n: (pass.index ?? k) + 1 }), 'pass-label'), summaryView(entry.value));
+  });
+  return parts;
+}
+
+/** What the program did to this leaf between passes: optimizer steps (Adam's moments too), zero_grad. */
+function updateParts(index, node) {
+  const updates = (index.graph.updates || []).filter((u) => u.node === node.id);
+  if (!updates.length) return [];
+  const parts = [heading(t('updatesHeading'), 'h4')];
+  const name = tensorName(index, node.id);
+  for (const update of updates.slice(-UPDATES_SHOWN)) {
+    const detail = update.detail || {};
+    const after = update.after_pass === null || update.after_pass === undefined ? '' : ` · backward() #${update.after_pass + 1}`;
+    parts.push(paragraph(`${update.kind}${detail.optimizer ? ` (${detail.optimizer})` : ''}${after}`, 'pass-label'));
+    if (update.kind === 'zero_grad') parts.push(paragraph(`${name}.grad = ${update.after ? formatNumber(flatValues(update.after)[0]) : 'None'}`));
+    else if (update.kind !== 'scheduler_step') parts.push(paragraph(updateArithmetic(name, update), 'update-expr'));
+    for (const key of ['exp_avg', 'exp_avg_sq']) {
+      if (!detail[key]) continue;
+      parts.push(paragraph(`${key}${detail.step != null ? ` (step ${detail.step})` : ''}`, 'saved-name'), summaryView(detail[key]));
+    }
+  }
+  return parts;
 }
 
 /** One gradient, or with two or more backward() calls each pass's (a leaf: its .grad after each). */

@@ -30,6 +30,7 @@ from gradtrace.core.errors import ErrorType, GradtraceError
 from gradtrace.core.limits import Limits
 from gradtrace.service import messages as _messages  # noqa: F401 - registers the service's messages
 from gradtrace.service.fairqueue import FairQueue, LineFull
+from gradtrace.service.memory import MIB, resident_bytes
 from gradtrace.service.protocol import Job, ProtocolError, decode_reply
 from gradtrace.service.settings import Settings
 from gradtrace.service.worker import WorkerConfig, worker_main
@@ -41,7 +42,6 @@ T = TypeVar("T")
 # torch._dynamo is what torch.optim pulls in on first use (with sympy): seconds, not ms.
 PRELOAD = ["torch", "torch._dynamo", "torch.optim", "gradtrace.service.worker", "gradtrace.pipeline",
            "gradtrace.export"]
-MAX_REPLY = 512 << 20
 START_TIMEOUT = 180.0
 MAX_WAIT = 60.0
 
@@ -70,6 +70,7 @@ class Outcome:
     body: bytes = b""
     error: dict[str, Any] | None = None
     cacheable: bool = False
+    gzipped: bytes | None = None  # made by the worker, for replies of GZIP_MIN bytes and more
 
     @property
     def ok(self) -> bool:
@@ -83,6 +84,9 @@ class _Slot:
     conn: Connection | None = None
     state: str = "starting"  # starting | ready | busy | failed
     jobs: int = 0
+    # resident bytes past which a running program is stopped: set only for a worker whose
+    # address space is not capped (CUDA, or hardening off), so the server watches instead
+    rss_ceiling: int | None = None
 
 
 @dataclass(eq=False)
@@ -96,6 +100,7 @@ class _Stats:
     served: int = 0
     restarts: int = 0
     killed: int = 0
+    memory_recycles: int = 0
     devices: list[dict[str, Any]] | None = None
     enforced: list[str] = field(default_factory=list)
 
@@ -113,7 +118,11 @@ class WorkerPool:
         self._ctx.set_forkserver_preload(PRELOAD)
         limits = program_limits or settings.limits
         self._config = WorkerConfig(limits=limits.to_dict(), threads=settings.threads,
-                                    workers=settings.workers, use_cuda=_wants_cuda(settings), harden=harden)
+                                    workers=settings.workers, use_cuda=_wants_cuda(settings), harden=harden,
+                                    max_reply_bytes=settings.max_reply_mb * MIB,
+                                    rss_allowance_bytes=settings.worker_rss_mb * MIB)
+        # a reply is the body and its gzip copy (at most a little over the body itself)
+        self._max_reply = 2 * settings.max_reply_mb * MIB + 4 * MIB
         self._slots = [_Slot(i) for i in range(settings.workers)]
         self._queue: FairQueue[_Item] = FairQueue(settings.client_queue, settings.client_worker_cap())
         self._threads = ThreadPoolExecutor(settings.workers * 2 + 2, thread_name_prefix="gradtrace-pipe")
@@ -172,6 +181,7 @@ class WorkerPool:
             "total": len(self._slots), **counts,
             "queued": self._queue.qsize(), "queue_capacity": self.settings.queue,
             "served": self.stats.served, "restarts": self.stats.restarts, "killed": self.stats.killed,
+            "memory_recycles": self.stats.memory_recycles,
         }
 
     def busy_pids(self) -> list[int]:
@@ -242,7 +252,7 @@ class WorkerPool:
         try:
             slot.proc, conn = await self._off_loop(self._start_process, slot.index)
             slot.conn = conn
-            recv = self._off_loop(conn.recv_bytes, MAX_REPLY)
+            recv = self._off_loop(conn.recv_bytes, self._max_reply)
             header, _ = decode_reply(await asyncio.wait_for(recv, START_TIMEOUT))
             if not header.get("ready"):
                 raise ProtocolError("worker did not report ready")
@@ -252,6 +262,7 @@ class WorkerPool:
             slot.state = "failed"
             return False
         self._note_ready(header)
+        slot.rss_ceiling = _rss_ceiling(header, self.settings.memory_mb)
         slot.jobs, slot.state = 0, "ready"
         self.stats.restarts += 1
         return True
@@ -283,9 +294,13 @@ class WorkerPool:
             await self._stop(slot, kill=True)
             return None, True
         try:
-            recv = asyncio.ensure_future(self._off_loop(conn.recv_bytes, MAX_REPLY))
-            data = await asyncio.wait_for(asyncio.shield(recv), self.deadline)
+            recv = asyncio.ensure_future(self._off_loop(conn.recv_bytes, self._max_reply))
+            data = await self._reply(slot, recv)
             header, body = decode_reply(data)
+        except _OverMemory:
+            self.stats.killed += 1
+            await self._stop(slot, kill=True, pending=recv)
+            return _failure(job, "limit", "service_memory", megabytes=self.settings.memory_mb), True
         except TimeoutError:
             self.stats.killed += 1
             await self._stop(slot, kill=True, pending=recv)
@@ -296,7 +311,31 @@ class WorkerPool:
         except asyncio.CancelledError:
             await self._stop(slot, kill=True, pending=recv)
             raise
-        return _outcome(job, header, body), bool(header.get("retire"))
+        return _outcome(job, header, body), self._retire(slot, header)
+
+    async def _reply(self, slot: _Slot, recv: asyncio.Future[bytes]) -> bytes:
+        """The worker's reply within the deadline; a worker whose memory no limit caps is
+        looked at ten times a second and stopped past its ceiling."""
+        if slot.rss_ceiling is None or slot.proc is None or slot.proc.pid is None:
+            return await asyncio.wait_for(asyncio.shield(recv), self.deadline)
+        pid, ceiling = slot.proc.pid, slot.rss_ceiling
+        end = asyncio.get_running_loop().time() + self.deadline
+        while not recv.done():
+            left = end - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError
+            await asyncio.wait([recv], timeout=min(0.1, left))
+            if not recv.done() and resident_bytes(pid) > ceiling:
+                raise _OverMemory
+        return recv.result()
+
+    def _retire(self, slot: _Slot, header: dict[str, Any]) -> bool:
+        retire = bool(header.get("retire"))
+        kept = header.get("kept")
+        if retire and isinstance(kept, int) and kept > self.settings.worker_rss_mb * MIB:
+            self.stats.memory_recycles += 1
+            log.info("worker %d replaced: it kept %d MiB after a program", slot.index, kept // MIB)
+        return retire
 
     def _death(self, job: Job, exitcode: int | None) -> Outcome:
         if exitcode == -signal.SIGXCPU:
@@ -329,6 +368,17 @@ class WorkerPool:
         return max(1, min(30, round(waiting / len(self._slots) * 0.2)))
 
 
+class _OverMemory(Exception):
+    """A watched worker's resident memory passed its ceiling while running a program."""
+
+
+def _rss_ceiling(ready: dict[str, Any], memory_mb: int) -> int | None:
+    """The watch ceiling for a worker that reported no address-space limit of its own."""
+    if not ready.get("watch_rss") or not isinstance(ready.get("rss"), int):
+        return None
+    return int(ready["rss"]) + memory_mb * MIB
+
+
 def _reap(proc: BaseProcess) -> None:
     proc.join(2.0)
     if proc.exitcode is None:
@@ -348,6 +398,9 @@ def _failure(job: Job, type_: ErrorType, code: str, **params: Any) -> Outcome:
 
 def _outcome(job: Job, header: dict[str, Any], body: bytes) -> Outcome:
     if header.get("ok") is True:
+        plain = header.get("plain")
+        if isinstance(plain, int) and 0 <= plain <= len(body):
+            return Outcome(body=body[:plain], cacheable=True, gzipped=body[plain:])
         return Outcome(body=body, cacheable=True)
     error = header.get("error")
     if not isinstance(error, dict):

@@ -32,10 +32,12 @@ class Result:
     @classmethod
     def from_outcome(cls, job: Job, outcome: Outcome) -> Result:
         if outcome.error is None:
-            return cls(200, outcome.body, FORMATS[job.format].media_type)
+            return cls(200, outcome.body, FORMATS[job.format].media_type, outcome.gzipped)
         return cls(400, json.dumps({"error": outcome.error}).encode("ascii"), "application/json")
 
     def gzipped(self) -> bytes:
+        """The gzip copy: the worker's (made off the event loop) for program results, else
+        made here once (error bodies, a few hundred bytes)."""
         if self._gz is None:
             self._gz = gzip.compress(self.body, compresslevel=5, mtime=0)
         return self._gz

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import gzip
 import os
 import signal
 import tempfile
@@ -22,6 +23,7 @@ from gradtrace.core.errors import GradtraceError
 from gradtrace.core.limits import Limits
 from gradtrace.service import hardening
 from gradtrace.service.formats import render
+from gradtrace.service.memory import MIB, MemoryKeeper
 from gradtrace.service.protocol import Job, encode_reply
 
 WARMUP = (
@@ -40,6 +42,12 @@ class WorkerConfig:
     workers: int = 1
     use_cuda: bool = False
     harden: bool = True
+    max_reply_bytes: int = 16 * MIB
+    rss_allowance_bytes: int = 512 * MIB
+
+
+# replies at least this big travel with a gzip copy made here, off the server's event loop
+GZIP_MIN = 1024
 
 
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
@@ -52,12 +60,16 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
 
     gc.freeze()  # start-up objects never need collecting: keeps per-program gc cheap
     frozen_by_owner()
+    keeper = MemoryKeeper(config.rss_allowance_bytes)
+    # without RLIMIT_AS (CUDA maps device memory into the address space) the server
+    # watches this worker's resident memory while it runs a program instead
+    watch = cuda_active or not config.harden
     conn.send_bytes(encode_reply({"ready": True, "pid": os.getpid(), "devices": devices,
-                                  "enforced": enforced}))
-    on_big_stack(_serve, conn, config, limits)
+                                  "enforced": enforced, "rss": keeper.baseline, "watch_rss": watch}))
+    on_big_stack(_serve, conn, config, limits, keeper)
 
 
-def _serve(conn: Connection, config: WorkerConfig, limits: Limits) -> None:
+def _serve(conn: Connection, config: WorkerConfig, limits: Limits, keeper: MemoryKeeper) -> None:
     """Take jobs until the parent closes the pipe. Runs on one big-stack thread, so each
     program runs there directly instead of on a thread of its own."""
     cpu_budget = limits.wall_seconds * config.threads + 1.0
@@ -68,9 +80,24 @@ def _serve(conn: Connection, config: WorkerConfig, limits: Limits) -> None:
             return
         if config.harden:
             hardening.set_cpu_budget(cpu_budget)
-        header, body = run_job(Job.decode(data), limits)
+        header, body = run_job(Job.decode(data), limits, config.max_reply_bytes)
+        body = with_gzip_copy(header, body)
         _reset_torch(config.threads)
+        kept = keeper.settle()
+        header["kept"] = kept
+        if keeper.over(kept):  # replaced before its next program, which gets the whole budget
+            header["retire"] = True
         conn.send_bytes(encode_reply(header, body))
+
+
+def with_gzip_copy(header: dict[str, Any], body: bytes) -> bytes:
+    """A successful reply's body followed by its gzip copy (``header["plain"]`` says where
+    the copy starts): compressing a big graph takes a tenth of a second, which the server's
+    event loop would take from every client."""
+    if header.get("ok") is not True or len(body) < GZIP_MIN:
+        return body
+    header["plain"] = len(body)
+    return body + gzip.compress(body, compresslevel=5, mtime=0)
 
 
 def _prepare(config: WorkerConfig) -> tuple[list[dict[str, Any]], bool]:
@@ -130,7 +157,9 @@ def _limit_cuda_memory(budget_mb: int) -> str:
     for index in range(torch.cuda.device_count()):
         total = torch.cuda.get_device_properties(index).total_memory
         torch.cuda.set_per_process_memory_fraction(min(1.0, budget_mb * hardening.MIB / total), index)
-    return f"memory: GPU memory capped at {budget_mb} MiB per device; host RLIMIT_AS not set (CUDA)"
+    return (f"memory: GPU memory capped at {budget_mb} MiB per device (allocator fraction); host memory: "
+            f"RLIMIT_AS cannot be set with CUDA, the server stops a program past start-up + {budget_mb} MiB "
+            f"resident")
 
 
 def describe_devices() -> list[dict[str, Any]]:
@@ -169,11 +198,14 @@ def _ram_bytes() -> int | None:
         return None
 
 
-def run_job(job: Job, limits: Limits) -> tuple[dict[str, Any], bytes]:
+def run_job(job: Job, limits: Limits, max_reply: int = 16 * MIB) -> tuple[dict[str, Any], bytes]:
     """Trace one program and serialise it; every failure becomes an error header."""
     started = time.perf_counter()
     try:
         body = _render(job, limits)
+        if len(body) > max_reply:
+            raise GradtraceError("limit", "service_reply_too_large", {
+                "megabytes": f"{len(body) / MIB:.1f}", "limit": f"{max_reply / MIB:g}"})
         header: dict[str, Any] = {"ok": True}
     except GradtraceError as exc:
         if _out_of_memory(exc.detail):  # our RLIMIT_AS stopped an allocation torch attempted

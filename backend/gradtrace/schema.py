@@ -45,6 +45,7 @@ class Stats(_Model):
     std: Number
     nan: int = 0
     inf: int = 0
+    sample: int | None = Field(None, description="taken from an evenly strided sample of this many elements")
 
 
 class Grid(_Model):

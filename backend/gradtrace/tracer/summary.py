@@ -147,12 +147,19 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group
         for summary in summaries:
             summary["data"] = empty
         return
-    stacked = _stack(tensors, shape, dtype)
     if numel <= detail.cap:
+        stacked = _stack(tensors, shape, dtype)
         for summary, value in zip(summaries, _values(stacked, dtype), strict=True):
             summary["data"] = value
         return
-    _fill_large(stacked.reshape(len(tensors), numel), shape, summaries, detail)
+    if numel <= BATCH_NUMEL:
+        flat = torch.stack(tensors).reshape(len(tensors), numel)
+        _fill_large([flat], flat, numel, flat[:, : detail.head], _row_moments(flat), shape, summaries, detail)
+        return
+    sources = [_sample(t) for t in tensors] if numel > SAMPLE_ABOVE else tensors
+    heads = torch.stack([_head(t, detail.head) for t in tensors])
+    moments = torch.stack([_moments(x) for x in sources])
+    _fill_large(tensors, sources, sources[0].numel(), heads, moments, shape, summaries, detail)
 
 
 def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) -> torch.Tensor:
@@ -166,6 +173,7 @@ def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) ->
 
 
 def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:
+    """A few values as JSON-ready lists (float64 and rounding here: never on a whole big tensor)."""
     if not stacked.is_floating_point():
         out: list[Any] = stacked.cpu().tolist()
         return out
@@ -176,32 +184,124 @@ def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:
     return values if bool(torch.isfinite(x).all()) else clean(values)
 
 
-def _fill_large(flat: torch.Tensor, shape: list[int], summaries: list[Summary], detail: Detail) -> None:
-    """Head, statistics (over the finite values) and, for 2-D, a heatmap grid; all rows at once."""
-    heads = _values(flat[:, : detail.head], flat.dtype)
-    x = flat.double()
-    grids = _grids(x, shape, detail.grid) if detail.grid and len(shape) == 2 else None
-    finite = torch.isfinite(x)
-    # The usual case, all finite, needs no masks and no counts: the same numbers, sooner.
-    stats = _finite_stats(x, flat.dtype) if bool(finite.all()) else _masked_stats(x, finite, flat.dtype)
-    for i, (summary, head, stat) in enumerate(zip(summaries, heads, stats, strict=True)):
+# Tensors of up to this many elements are stacked with the others of their shape and
+# reduced as rows of one tensor; bigger ones are reduced one by one, where they lie.
+BATCH_NUMEL = 4096
+# Statistics of bigger tensors come from an evenly strided sample of about SAMPLE elements.
+SAMPLE_ABOVE = 1 << 22
+SAMPLE = 1 << 20
+
+
+def _fill_large(
+    tensors: list[torch.Tensor],
+    rows: Any,
+    count: int,
+    heads: torch.Tensor,
+    moments: torch.Tensor,
+    shape: list[int],
+    summaries: list[Summary],
+    detail: Detail,
+) -> None:
+    """Head, statistics and, for 2-D, a heatmap grid of each tensor, converted in one go.
+
+    ``tensors`` hold the values (one stacked tensor, or one each), ``rows[i]`` what the
+    i-th statistics read (``count`` elements: all, or a strided sample); ``heads`` and
+    ``moments`` are found already, a row each.
+    """
+    heads_list = _values(heads, heads.dtype)
+    stats = _stats(moments, count, rows, heads.dtype)
+    if count < math.prod(shape):
+        for stat in stats:
+            stat["sample"] = count
+    grids = None
+    if detail.grid and len(shape) == 2:
+        pooled = [_numeric(t).reshape(-1, 1, *shape) for t in tensors]  # views: rows, or one tensor
+        grids = _grids(pooled[0] if len(pooled) == 1 else torch.cat(pooled), shape, detail.grid)
+    for i, (summary, head, stat) in enumerate(zip(summaries, heads_list, stats, strict=True)):
         summary["head"] = head
         summary["stats"] = stat
         if grids is not None:
             summary["grid"] = grids[i]
 
 
-def _finite_stats(x: torch.Tensor, dtype: torch.dtype) -> list[dict[str, Any]]:
-    """min, max, mean and std of each row of finite values (the reductions ``_masked_stats`` does)."""
-    count = x.shape[1]
-    mean = x.sum(1) / count
-    var = ((x - mean[:, None]) ** 2).sum(1) / max(count - 1, 1)
-    rows = _values(torch.stack([x.amin(1), x.amax(1), mean, var.sqrt()], 1), dtype)
-    return [{"min": lo, "max": hi, "mean": mu, "std": sd} for lo, hi, mu, sd in rows]
+def _head(t: torch.Tensor, k: int) -> torch.Tensor:
+    """The first ``k`` elements in row-major order, without copying the rest."""
+    k = min(k, t.numel())
+    if t.is_contiguous():
+        return t.view(-1)[:k]
+    return t[torch.unravel_index(torch.arange(k, device=t.device), t.shape)]
 
 
-def _masked_stats(x: torch.Tensor, finite: torch.Tensor, dtype: torch.dtype) -> list[dict[str, Any]]:
-    """Statistics over the finite values of each row, with counts of NaN and ±Inf."""
+def _sample(t: torch.Tensor) -> torch.Tensor:
+    """About ``SAMPLE`` elements, evenly strided: a view of ``t``, never a copy of all of it."""
+    step = -(-t.numel() // SAMPLE)
+    if t.is_contiguous():
+        return t.view(-1)[step // 2 :: step]  # each element stands for the block it centres
+    dim = max(range(t.dim()), key=lambda d: t.shape[d])
+    step = min(step, t.shape[dim])
+    index: list[slice] = [slice(None)] * t.dim()
+    index[dim] = slice(step // 2, None, step)
+    return t[tuple(index)]
+
+
+def _numeric(x: torch.Tensor) -> torch.Tensor:
+    """Floats stay in their own dtype; integers and booleans are reduced as float32."""
+    return x if x.is_floating_point() else x.float()
+
+
+def _accumulator(dtype: torch.dtype) -> torch.dtype:
+    """Sums of half precision are kept in float32, where they cannot overflow."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _moments(x: torch.Tensor) -> torch.Tensor:
+    """min, max, sum and sum of squares of one tensor, where it lies: four vectorised passes
+    (``var_mean`` and ``aminmax`` are ten to fifty times slower on CPU), no copy."""
+    x = _numeric(x)
+    acc = _accumulator(x.dtype)
+    sumsq = torch.linalg.vector_norm(x, dtype=acc).square()
+    return torch.stack([x.amin().to(acc), x.amax().to(acc), x.sum(dtype=acc), sumsq])
+
+
+def _row_moments(x: torch.Tensor) -> torch.Tensor:
+    """``_moments`` of each row of a 2-D tensor."""
+    x = _numeric(x)
+    acc = _accumulator(x.dtype)
+    sumsq = torch.linalg.vector_norm(x, dim=1, dtype=acc).square()
+    return torch.stack([x.amin(1).to(acc), x.amax(1).to(acc), x.sum(1, dtype=acc), sumsq], 1)
+
+
+def _stats(moments: torch.Tensor, count: int, rows: Any, dtype: torch.dtype) -> list[dict[str, Any]]:
+    """min, max, mean and std (n - 1) of each row from its moments.
+
+    NaN and ±Inf show in min or max: only such rows are read again, masked, to count them
+    and reduce the finite rest. Where the sum of squares loses more than three of its
+    digits to the mean (values far from zero, close together) or overflows, the row's
+    variance is computed again from deviations (``var_mean``); a constant row needs neither.
+    """
+    lo, hi, total, sumsq = moments.unbind(1)
+    mean = total / count
+    spread = (sumsq - count * mean * mean).clamp(min=0)
+    var = spread / max(count - 1, 1)
+    table = torch.stack([lo, hi, mean, var.sqrt()], 1)
+    finite = torch.isfinite(lo) & torch.isfinite(hi)
+    inexact = finite & (hi > lo) & ~(spread > 1e-3 * sumsq)
+    for i in torch.nonzero(inexact).flatten().tolist():
+        row = _numeric(rows[i])
+        var_i, _mean = torch.var_mean(row.to(moments.dtype))
+        table[i, 3] = var_i.sqrt()
+    stats = [{"min": a, "max": b, "mean": m, "std": sd} for a, b, m, sd in _values(table, dtype)]
+    for i in torch.nonzero(~finite).flatten().tolist():
+        stats[i] = _masked_stats(_numeric(rows[i]).reshape(1, -1), dtype)[0]
+    return stats
+
+
+def _masked_stats(x: torch.Tensor, dtype: torch.dtype) -> list[dict[str, Any]]:
+    """Statistics over the finite values of each row, with counts of NaN and ±Inf (rare: the
+    masks cost a few passes; half precision is summed as float32, where it cannot overflow)."""
+    if x.element_size() < 4:
+        x = x.float()
+    finite = torch.isfinite(x)
     nan = torch.isnan(x)
     count = finite.sum(1)
     zeros = torch.zeros_like(x)
@@ -226,7 +326,7 @@ def _masked_stats(x: torch.Tensor, finite: torch.Tensor, dtype: torch.dtype) -> 
 
 
 def _grids(x: torch.Tensor, shape: list[int], size: int) -> list[dict[str, Any]]:
-    """Mean of each block of each 2-D tensor, at most ``size`` × ``size`` cells."""
+    """Mean of each block of each 2-D tensor (``x``: n × 1 × rows × cols), at most ``size`` × ``size``."""
     rows, cols = min(size, shape[0]), min(size, shape[1])
-    pooled = torch.nn.functional.adaptive_avg_pool2d(x.cpu().reshape(-1, 1, *shape), (rows, cols))[:, 0]
-    return [{"rows": rows, "cols": cols, "data": d} for d in _values(pooled.float(), torch.float32)]
+    pooled = torch.nn.functional.adaptive_avg_pool2d(x, (rows, cols))[:, 0]
+    return [{"rows": rows, "cols": cols, "data": d} for d in _values(pooled, torch.float32)]

@@ -1,0 +1,140 @@
+"""Summaries of big tensors, read where they lie, against float64 statistics from plain torch.
+
+Cases are data: shape, dtype, how the tensor is laid out (contiguous, transposed,
+sliced), and what it holds (NaN, ±Inf). The oracle is a float64 copy reduced by
+torch's own ``min``/``max``/``mean``/``std`` over the finite values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from gradtrace.schema import Summary
+from gradtrace.tracer import summary as summary_module
+from gradtrace.tracer.summary import FULL, Summaries
+
+CASES: list[tuple[str, list[int], torch.dtype, str, str]] = [
+    # name, shape, dtype, layout, contents
+    ("rows_batched", [40, 50], torch.float32, "contiguous", "normal"),
+    ("conv_activation", [2, 16, 40, 40], torch.float32, "contiguous", "normal"),
+    ("transposed_weight", [300, 200], torch.float32, "transposed", "normal"),
+    ("sliced", [8, 64, 64], torch.float32, "sliced", "normal"),
+    ("double", [100, 100], torch.float64, "contiguous", "normal"),
+    ("half", [64, 128], torch.float16, "contiguous", "normal"),
+    ("bfloat16", [64, 128], torch.bfloat16, "transposed", "normal"),
+    ("integers", [5000], torch.int64, "contiguous", "normal"),
+    ("with_nan_and_inf", [100, 100], torch.float32, "contiguous", "nonfinite"),
+    ("with_nan_transposed", [120, 90], torch.float32, "transposed", "nonfinite"),
+    ("far_from_zero_rows", [30, 40], torch.float32, "contiguous", "offset"),
+    ("far_from_zero", [50, 100, 10], torch.float32, "sliced", "offset"),
+    ("constant", [200, 300], torch.float32, "contiguous", "constant"),
+]
+
+
+def _make(shape: list[int], dtype: torch.dtype, layout: str, contents: str) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    if dtype.is_floating_point:
+        t = (torch.randn(shape, generator=g, dtype=torch.float64) * 3 + 1).to(dtype)
+    else:
+        t = torch.randint(-50, 50, shape, generator=g, dtype=dtype)
+    if contents == "offset":  # the sum of squares cancels: the spread is 1e-9 of it
+        t = (t.double() * 1e-3 + 1000).to(dtype)
+    if contents == "constant":
+        t = torch.full(shape, 0.1, dtype=dtype)
+    if contents == "nonfinite":
+        flat = t.view(-1)
+        flat[::97] = float("nan")
+        flat[5] = float("inf")
+        flat[11] = -float("inf")
+    if layout == "transposed":
+        return t.reshape(shape[::-1]).t() if len(shape) == 2 else t
+    if layout == "sliced":
+        return t[:, ::2, 1:]
+    return t
+
+
+def _json(v: float, tolerance: float) -> Any:
+    """How JSON carries a number: NaN and ±Inf as strings, the rest to within ``tolerance``."""
+    if v != v:
+        return "NaN"
+    if v in (float("inf"), -float("inf")):
+        return "Infinity" if v > 0 else "-Infinity"
+    return pytest.approx(v, rel=tolerance)
+
+
+def _oracle(t: torch.Tensor) -> dict[str, Any]:
+    x = t.double().flatten()
+    finite = x[torch.isfinite(x)]
+    return {
+        "min": finite.min().item(),
+        "max": finite.max().item(),
+        "mean": finite.mean().item(),
+        "std": finite.std().item(),
+        "nan": int(torch.isnan(x).sum()),
+        "inf": int(torch.isinf(x).sum()),
+    }
+
+
+@pytest.mark.parametrize(("name", "shape", "dtype", "layout", "contents"), CASES, ids=[c[0] for c in CASES])
+def test_statistics_head_and_grid_match_plain_torch(
+    name: str, shape: list[int], dtype: torch.dtype, layout: str, contents: str
+) -> None:
+    tensors = [_make(shape, dtype, layout, contents), _make(shape, dtype, layout, "normal") * 2]
+    s = Summaries()
+    out = [s.add(t) for t in tensors]
+    s.flush(FULL)
+    tolerance = 1e-2 if dtype in (torch.float16, torch.bfloat16) else 1e-3 if contents == "offset" else 1e-5
+    for t, summary in zip(tensors, out, strict=True):
+        Summary.model_validate(summary)
+        assert summary["shape"] == list(t.shape) and summary["numel"] == t.numel()
+        want = _oracle(t)
+        stats = summary["stats"]
+        for key in ("min", "max", "mean", "std"):
+            assert stats[key] == pytest.approx(want[key], rel=tolerance, abs=tolerance), key
+        assert stats.get("nan", 0) == want["nan"] and stats.get("inf", 0) == want["inf"]
+        expected = t.double().flatten()[: len(summary["head"])].tolist()
+        assert summary["head"] == [_json(v, tolerance) for v in expected]
+        if t.dim() == 2:
+            cells = [[float(v) for v in row] for row in summary["grid"]["data"]]  # float("NaN") reads it back
+            grid = torch.tensor(cells, dtype=torch.float64)
+            pooled = torch.nn.functional.adaptive_avg_pool2d(t.double()[None, None], grid.shape)[0, 0]
+            torch.testing.assert_close(grid, pooled, rtol=tolerance, atol=tolerance, equal_nan=True)
+
+
+def test_huge_tensors_are_summarized_from_a_strided_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(summary_module, "SAMPLE_ABOVE", 10_000)
+    monkeypatch.setattr(summary_module, "SAMPLE", 1_000)
+    big = torch.arange(50_000, dtype=torch.float32)
+    wide = torch.arange(50_000, dtype=torch.float32).reshape(500, 100).t()
+    s = Summaries()
+    out = [s.add(big), s.add(wide)]
+    s.flush(FULL)
+    for summary in out:
+        Summary.model_validate(summary)
+        stats = summary["stats"]
+        assert 900 <= stats["sample"] <= 10_000
+        assert 0 <= stats["min"] <= 2_500 and 47_500 <= stats["max"] <= 49_999
+        assert stats["mean"] == pytest.approx(25_000, rel=0.01)
+    assert out[0]["head"] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert out[1]["head"] == [0.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0]
+
+
+def test_no_tensor_is_widened_to_float64_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what is shipped (heads, statistics, grids) goes through float64."""
+    widened: list[int] = []
+    original = torch.Tensor.double
+
+    def spy(self: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        widened.append(self.numel())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "double", spy)
+    s = Summaries()
+    s.add(torch.randn(64, 64, 8))
+    s.add(torch.randn(30, 30))
+    s.add(torch.randn(100, 100).t())
+    s.flush(FULL)
+    assert widened and max(widened) <= 16 * 16

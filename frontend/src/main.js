@@ -13,7 +13,7 @@ import { createNarration } from './ui/narration.js';
 import { createPanel } from './ui/panel.js';
 import { createLossPlot } from './ui/lossPlot.js';
 import { installKeyboard } from './ui/keyboard.js';
-import { fillDevices, fillExamples, fillLegend, setPressed } from './ui/toolbar.js';
+import { bindExampleList, fillDevices, fillExamples, fillLegend, releaseFocusAfterUse, setPressed } from './ui/toolbar.js';
 import { downloadDot, downloadJson, downloadPng, downloadSvg } from './ui/downloads.js';
 import { createCodeStrip } from './ui/codeStrip.js';
 
@@ -155,6 +155,9 @@ async function showGraph(graph, step) {
   showNotes();
   $('graph-empty').hidden = graph.nodes.length > 0;
   player.goTo(step);
+  // A share link's zoom: the view its sender chose, kept between steps until Fit.
+  if (app.pendingZoom) renderer.camera.look(app.pendingZoom);
+  app.pendingZoom = null;
   await nextPaint();
   document.body.dataset.renderMs = String(Math.round(performance.now() - received));
 }
@@ -338,6 +341,8 @@ function applyPresentation(state) {
   setPressed($('view-toggle'), state.view === 'raw');
   setPressed($('collapse-toggle'), state.collapse);
   $('lang-select').value = state.lang;
+  $('speed-select').value = String(state.speed);
+  player.setSpeed(state.speed);
 }
 
 function applyLanguage() {
@@ -360,7 +365,7 @@ function syncUrl() {
   urlTimer = setTimeout(async () => {
     const state = getState();
     const example = app.examples.find((e) => e.id === state.example);
-    const search = await searchFromState(state, { exampleSource: example?.source });
+    const search = await searchFromState(state, { exampleSource: example?.source, zoom: renderer.camera.userView() });
     history.replaceState(null, '', `${location.pathname}${search}`);
   }, 150);
 }
@@ -368,7 +373,7 @@ function syncUrl() {
 async function shareLink() {
   const state = getState();
   const example = app.examples.find((e) => e.id === state.example);
-  const url = `${location.origin}${location.pathname}${await searchFromState(state, { exampleSource: example?.source })}`;
+  const url = `${location.origin}${location.pathname}${await searchFromState(state, { exampleSource: example?.source, zoom: renderer.camera.userView() })}`;
   $('copy-link').dataset.link = url;
   try {
     await navigator.clipboard.writeText(url);
@@ -408,7 +413,8 @@ function bindControls() {
   $('run-button').addEventListener('click', () => run());
   $('device-select').addEventListener('change', (e) => setState({ device: e.target.value }));
   $('lang-select').addEventListener('change', (e) => setState({ lang: e.target.value }));
-  $('example-select').addEventListener('change', (e) => openExample(e.target.value));
+  bindExampleList($('example-select'), (id) => openExample(id));
+  releaseFocusAfterUse([$('speed-select'), $('lang-select'), $('device-select'), $('example-select'), $('scrubber')], () => getState().present);
   $('view-toggle').addEventListener('click', () => setState({ view: getState().view === 'raw' ? 'tensor' : 'raw' }));
   $('collapse-toggle').addEventListener('click', () => {
     app.collapseChosen = true;
@@ -422,7 +428,7 @@ function bindControls() {
   $('step-back').addEventListener('click', () => player.prev());
   $('restart').addEventListener('click', () => player.restart());
   $('scrubber').addEventListener('input', (e) => player.goTo(Number(e.target.value)));
-  $('speed-select').addEventListener('change', (e) => player.setSpeed(Number(e.target.value)));
+  $('speed-select').addEventListener('change', (e) => setState({ speed: Number(e.target.value) }));
   $('zoom-in').addEventListener('click', () => renderer.camera.zoomBy(1.25));
   $('zoom-out').addEventListener('click', () => renderer.camera.zoomBy(0.8));
   $('zoom-fit').addEventListener('click', fitGraph);
@@ -440,7 +446,7 @@ function bindControls() {
     zoomOut: () => renderer.camera.zoomBy(0.8),
     fit: fitGraph,
     fullscreen: toggleFullscreen,
-  });
+  }, { presenting: () => getState().present });
   addEventListener('resize', () => player.count && player.follow());
 }
 
@@ -490,7 +496,8 @@ async function loadMenus() {
 }
 
 async function start() {
-  const fromUrl = await stateFromSearch(location.search);
+  const { zoom, ...fromUrl } = await stateFromSearch(location.search);
+  app.pendingZoom = zoom ?? null;
   app.collapseChosen = 'collapse' in fromUrl;
   setState({ lang: browserLanguage(), ...fromUrl });
   applyPresentation(getState());

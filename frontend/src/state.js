@@ -15,6 +15,7 @@
  * @property {boolean} collapse      modules collapsed into one node each
  * @property {boolean} present       presenter mode
  * @property {'light'|'dark'} theme
+ * @property {number} speed         animation speed (0.5, 1, 2, 4)
  */
 
 /** @type {AppState} */
@@ -28,7 +29,10 @@ export const DEFAULT_STATE = Object.freeze({
   collapse: false,
   present: false,
   theme: 'light',
+  speed: 1,
 });
+
+const SPEEDS = [0.5, 1, 2, 4];
 
 const COMPACT_OVER = 1200;
 
@@ -73,13 +77,16 @@ export async function stateFromSearch(search) {
   if (params.has('collapse')) out.collapse = isOn(params.get('collapse'));
   if (params.has('present')) out.present = isOn(params.get('present'));
   if (params.has('theme')) out.theme = params.get('theme') === 'dark' ? 'dark' : 'light';
+  if (params.has('speed') && SPEEDS.includes(Number(params.get('speed')))) out.speed = Number(params.get('speed'));
+  if (params.has('zoom')) out.zoom = parseZoom(params.get('zoom'));
   return out;
 }
 
 /**
  * A query string for the state; the program goes in as text, or compressed when long.
- * With an example id and the example's own code, only the id is written.
- * @param {AppState} s @param {{exampleSource?: string}} [opts]
+ * With an example id and the example's own code, only the id is written; `zoom` is the
+ * user's own view, when they chose one.
+ * @param {AppState} s @param {{exampleSource?: string, zoom?: {k:number, cx:number, cy:number}|null}} [opts]
  */
 export async function searchFromState(s, opts = {}) {
   const params = new URLSearchParams();
@@ -93,7 +100,16 @@ export async function searchFromState(s, opts = {}) {
   if (s.collapse) params.set('collapse', '1');
   if (s.present) params.set('present', '1');
   if (s.theme !== DEFAULT_STATE.theme) params.set('theme', s.theme);
+  if (s.speed !== DEFAULT_STATE.speed) params.set('speed', String(s.speed));
+  const zoom = opts.zoom ?? null;
+  if (zoom) params.set('zoom', [zoom.k.toFixed(3), Math.round(zoom.cx), Math.round(zoom.cy)].join(','));
   return `?${params.toString().replace(/\+/g, '%20')}`;
+}
+
+/** `zoom=k,cx,cy`: a scale and the graph point at the centre of the view. */
+function parseZoom(text) {
+  const [k, cx, cy] = String(text).split(',').map(Number);
+  return Number.isFinite(k) && k > 0 && Number.isFinite(cx) && Number.isFinite(cy) ? { k, cx, cy } : null;
 }
 
 function isOn(value) {

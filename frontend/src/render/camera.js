@@ -75,6 +75,19 @@ export function createCamera(svg, viewport, hooks = {}) {
     size,
     get: () => ({ ...view }),
     set,
+    /** The user's own view as scale and centre (graph units), or null when the camera follows the steps. */
+    userView() {
+      if (!userMoved) return null;
+      const { w, h } = size();
+      return { k: view.k, cx: (w / 2 - view.x) / view.k, cy: (h / 2 - view.y) / view.k };
+    },
+    /** Restores a user's view (a share link's zoom): kept between steps like one they chose. */
+    look({ k, cx, cy }) {
+      const { w, h } = size();
+      const scale = clamp(k, MIN_SCALE, MAX_SCALE);
+      userMoved = true;
+      set({ k: scale, x: w / 2 - cx * scale, y: h / 2 - cy * scale });
+    },
     /** True once the user zoomed or panned; cleared by Fit or a new graph. */
     get userMoved() {
       return userMoved;

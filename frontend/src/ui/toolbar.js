@@ -60,3 +60,37 @@ export function fillLegend(el) {
     }),
   );
 }
+
+const MOVE_KEYS = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown', 'Home', 'End']);
+
+/**
+ * The Examples list opens a lesson on a click or Enter only: arrowing through the closed
+ * list moves the choice without running every example it passes.
+ * @param {HTMLSelectElement} select @param {(id: string) => void} open
+ */
+export function bindExampleList(select, open) {
+  let lastMove = 0;
+  select.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      if (select.value) open(select.value);
+    } else if (MOVE_KEYS.has(event.key)) lastMove = performance.now();
+  });
+  select.addEventListener('change', () => {
+    if (performance.now() - lastMove < 400) return;
+    if (select.value) open(select.value);
+  });
+}
+
+/**
+ * In presenter mode a list or the slider gives the focus back after use, so a clicker's
+ * next key steps the lesson instead of changing them.
+ * @param {HTMLElement[]} controls @param {() => boolean} presenting
+ */
+export function releaseFocusAfterUse(controls, presenting) {
+  for (const control of controls) {
+    control.addEventListener('change', () => {
+      if (presenting() && document.activeElement === control) control.blur();
+    });
+  }
+}

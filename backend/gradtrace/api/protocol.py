@@ -21,6 +21,26 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gradtrace.api.connections import ConnectionGuard
 
+# after answering a request whose body is still arriving (413 for an oversized body), the
+# rest of the body is read and dropped for this long (and up to this much) before closing:
+# closing with unread data sends a reset, and the client would lose the answer
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1 << 20
+
+
+class _LingeringClose:
+    """The transport as uvicorn sees it, except that ``close`` lets the protocol linger."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        self._protocol.close_after_draining()
+
 
 def guarded_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
     """The protocol class uvicorn instantiates per connection, bound to one server's guard."""
@@ -36,6 +56,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._stall: TimerHandle | None = None
         self._address: str | None = None
         self._refused = False
+        self._draining = -1  # bytes dropped since the answer went out; -1: not draining
+        self._raw: asyncio.Transport | None = None  # uvicorn holds it wrapped in _LingeringClose
 
     # -- the connection -------------------------------------------------------------
 
@@ -48,7 +70,8 @@ class GuardedProtocol(HttpToolsProtocol):
             transport.close()
             return
         self._address = address
-        super().connection_made(transport)
+        self._raw = transport
+        super().connection_made(_LingeringClose(transport, self))  # type: ignore[arg-type]
         self._arm(self.guard.header_timeout, self._headers_late)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -64,6 +87,11 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
+            return
+        if self._draining >= 0:
+            self._draining += len(data)
+            if self._draining > LINGER_BYTES:
+                self._close_now()
             return
         between_requests = self.cycle is None or self.cycle.response_complete
         if between_requests and self._deadline is None:  # a keep-alive connection starts its next request
@@ -83,6 +111,28 @@ class GuardedProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         self._disarm()
         super().send_400_response(msg)
+
+    def close_after_draining(self) -> None:
+        """Close; but if the client is still sending the body of a request already answered,
+        send our end's FIN first and drop what still comes for a moment, so the answer
+        arrives instead of a connection reset."""
+        cycle = self.cycle
+        transport = self._raw
+        if transport is None:
+            return
+        body_pending = cycle is not None and cycle.more_body and cycle.response_complete
+        if self._draining >= 0 or not body_pending or transport.is_closing() or not transport.can_write_eof():
+            self._close_now()
+            return
+        self._draining = 0
+        self._disarm()
+        transport.write_eof()
+        self.flow.resume_reading()
+        self._deadline = self.loop.call_later(LINGER_SECONDS, self._close_now)
+
+    def _close_now(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
 
     # -- a reader that stops reading --------------------------------------------------
 

@@ -18,7 +18,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
-SCHEMA_VERSION: Literal[1] = 1
+from gradtrace.core.graph_types import SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "GraphModel", "json_schema"]
 
 # JSON has no NaN or infinity: these strings stand for them inside numbers lists.
 Number = float | int | bool | Literal["NaN", "Infinity", "-Infinity"] | None

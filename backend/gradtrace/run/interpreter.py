@@ -240,7 +240,7 @@ class Interpreter(Definitions, Flow):
             self._with_span(target, lambda: set_item(container, index, value))
         elif isinstance(target, ast.Attribute):
             owner = self.eval(target.value)
-            set_attribute(owner, target.attr, value)
+            self._with_span(target, lambda: set_attribute(owner, target.attr, value))
         else:  # check refuses other targets
             raise GradtraceError("not_allowed", "syntax_not_allowed", {"what": type(target).__name__})
 

@@ -10,15 +10,16 @@ program always gets the same ids.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
 from gradtrace.core.errors import Span
-from gradtrace.tracer.nodes import ACCUMULATE, op_label, output_meta
+from gradtrace.tracer.nodes import ACCUMULATE, op_label, output_meta, saved_items
 from gradtrace.tracer.record import Key, Node, PassRecord, State, tensor_key
 from gradtrace.tracer.summary import COMPACT, FULL, Summaries, Summary, dtype_name
+from gradtrace.tracer.training import TrainingParts
 
 Dict = dict[str, Any]
 Grads = Sequence[torch.Tensor | None]
@@ -63,6 +64,7 @@ class GraphBuilder:
         output: torch.Tensor | None,
         params: dict[int, str],
         detail: bool,
+        pass_nodes: Callable[[PassRecord], list[Node]] | None = None,
     ) -> None:
         self.s = state
         self.walked = nodes
@@ -83,7 +85,13 @@ class GraphBuilder:
         self.places: dict[Node, Place] = {}  # span and module, per node
         self.tensor_numbers = itertools.count()  # t0, t1, ... in the order tensors are added
         self.grads = self._pass_grads()
-        self.per_pass = len(passes) > 1  # one pass: the top-level gradients are that pass's
+        # Decided here, once, and shipped as ``per_pass``: one pass, and the top-level
+        # gradients are that pass's; several, and each pass carries its own.
+        self.per_pass = len(passes) > 1
+        self.pass_nodes = pass_nodes or (lambda p: [])
+        self.leaf_after: dict[Node, torch.Tensor] = {}  # .grad after the last pass that reached it
+        for p in passes:
+            self.leaf_after.update(p.leaf_grads)
         self.input_edges: dict[tuple[Node, int], Dict] = {}  # (op, input_nr) -> edge, for per_pass
         self.pass_chains: list[tuple[Dict, str, Summary, Summary, Summary]] = []
 
@@ -129,6 +137,13 @@ class GraphBuilder:
         self._variables_and_cuts()
         self._ensure_output()
         passes = [self._pass(p) for p in self.passes]
+        training = TrainingParts(self.s, self.tensor_ids, self.sm, self.nodes)
+        if self.per_pass:
+            training.pass_nodes(passes, [self.pass_nodes(p) for p in self.passes], self.op_ids, self.edges)
+        if self.per_pass or self.detail:
+            for out, p in zip(passes, self.passes, strict=True):
+                training.pass_leaves(out, p)
+        updates = training.updates({p.index for p in self.passes})
         self.sm.flush(FULL if self.detail else COMPACT)
         self._chain_steps()
         return {
@@ -138,6 +153,10 @@ class GraphBuilder:
             "forward_order": self._forward_order(),
             "backward_order": [op_id for p in passes for op_id in p["order"]],
             "backward_passes": passes,
+            "per_pass": self.per_pass,
+            "pass_count": self.s.passes.count,
+            "updates": training.finish_updates(updates),
+            "iterations": training.iterations(),
         }
 
     def _needed_slots(self) -> dict[Node, set[int]]:
@@ -207,7 +226,9 @@ class GraphBuilder:
         """Small graphs: saved tensors and the gradient lists the node's hook saw."""
         saved = self.s.saved.get(node)
         if saved:
-            op["saved"] = saved
+            items = saved_items(saved, self.sm)
+            if items:
+                op["saved"] = items
         grads = self.grads.get(node)
         if grads is not None:
             op["grad_inputs"] = [self._summ(g) for g in grads[0]]  # same summaries as the edges'
@@ -288,10 +309,9 @@ class GraphBuilder:
         key = id(var)
         s.held[key] = var
         known = s.leaves.get(key)
-        grads = self.grads.get(node)
-        grad = grads[1][0] if grads is not None and grads[1] else var.grad
+        grad = self.leaf_after.get(node, var.grad)  # what print(x.grad) showed after its last pass
         param = self.params.get(key)
-        name = s.names.get(key) or param
+        name = param or s.names.get(key)  # model.0.weight, not a loop variable's name
         tid = f"t{next(self.tensor_numbers)}"
         self.tensor_ids[key] = tid
         t: Dict = {
@@ -463,6 +483,11 @@ class GraphBuilder:
         op_ids = self.op_ids
         out["order"] = [op_ids[n] for n, _, _ in p.fired if n in op_ids]
         _put(out, "span", _span(p.span))
+        out["index"] = p.index
+        if p.call != "backward":
+            out["call"] = p.call
+        if p.automatic:
+            out["automatic"] = True
         if self.per_pass:
             self._pass_grads_of(p, out)
         return out

@@ -21,13 +21,14 @@ from typing import Any, Literal, Self
 import torch
 
 from gradtrace.core.errors import Span
+from gradtrace.core.graph_types import SCHEMA_VERSION
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.tracer.build import GraphBuilder
 from gradtrace.tracer.forward import ForwardRecorder, ModulePaths
 from gradtrace.tracer.hooks import plain_hooks, unhook_all
-from gradtrace.tracer.nodes import ACCUMULATE, saved_values, scalar_locals
+from gradtrace.tracer.nodes import ACCUMULATE, saved_raw, scalar_locals
 from gradtrace.tracer.notes import note
-from gradtrace.tracer.record import Node, PassRecord, State, tensor_key
+from gradtrace.tracer.record import IterationRecord, Node, PassLeaf, PassRecord, State, snapshot, tensor_key
 from gradtrace.tracer.stack import free_graph_with_tensor, release_on_big_stack
 from gradtrace.tracer.summary import Summaries
 from gradtrace.tracer.walk import Walk
@@ -97,6 +98,14 @@ def _weakly(ref: weakref.WeakMethod[Callable[..., None]]) -> Callable[..., None]
     return call
 
 
+def _returning(ref: weakref.WeakMethod[Callable[..., Any]]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        method = ref()
+        return method(*args, **kwargs) if method is not None else torch.autograd.grad(*args, **kwargs)
+
+    return call
+
+
 def _on_hook(append: Callable[[Any], None], node: Node, grad_inputs: Any, grad_outputs: Any) -> None:
     """A node ran in backward. Must return None: a returned tuple would replace the gradients."""
     append((node, grad_inputs, grad_outputs))
@@ -116,6 +125,7 @@ def _on_leaf_prehook(node: Node, record: PassRecord, grad_outputs: Any) -> None:
             record.leaf_grads[node] = before.detach().clone()
     else:
         record.leaf_grads[node] = incoming if before is None else before.detach() + incoming
+        record.delivered[node] = incoming
     record.fired.append((node, (), grad_outputs))
 
 
@@ -127,6 +137,8 @@ def _on_leaf_hook(node: Node, record: PassRecord, grad_inputs: Any, grad_outputs
     """
     incoming = grad_outputs[0] if grad_outputs else None
     after = node.variable.grad
+    if incoming is not None:
+        record.delivered[node] = incoming
     if after is not None:
         if incoming is not None and after.data_ptr() == incoming.data_ptr():
             after = after.detach().clone()
@@ -147,16 +159,18 @@ class Capture:
         self.walk = Walk(limits.graph_nodes)
         self.summaries = Summaries()
         on_backward = _weakly(weakref.WeakMethod(self._program_backward))  # no cycle: freed by refcount
-        self._recorder = ForwardRecorder(self.state, span_source or (lambda: None), on_backward)
+        on_grad = _returning(weakref.WeakMethod(self._program_grad))
+        self._recorder = ForwardRecorder(self.state, span_source or (lambda: None), on_backward, on_grad)
         self._modules = ModulePaths(self._recorder, self.state)
         self._gc_was_enabled = False
-        self._inspected: set[Node] = set()
+        self._inspected: set[Node] = set()  # nodes whose saved tensors were read
         # The node wrappers we hold make the graph's eventual free deep: do it on a big stack.
         weakref.finalize(self, release_on_big_stack, (self.state, self.walk, self._inspected)).atexit = False
 
     # -- recording -------------------------------------------------------------------------
     def __enter__(self) -> Self:
         self._modules.install()
+        self._recorder.updates.install()
         self._recorder.__enter__()
         self._gc_was_enabled = gc.isenabled()
         gc.disable()  # the collector's passes over many young tensors cost more than the trace
@@ -169,6 +183,7 @@ class Capture:
             self._recorder.__exit__(exc_type, exc, tb)
         finally:
             self._modules.remove()
+            self._recorder.updates.remove()
             if self._gc_was_enabled:
                 resume_gc()
             last, self._recorder.last = self._recorder.last, None
@@ -186,6 +201,11 @@ class Capture:
     def function_exited(self) -> None:
         if self._recorder.modules:
             self._recorder.modules.pop()
+
+    def recorded(self) -> tuple[int, int]:
+        """Ops recorded so far and the elements of the values kept for them: the run charges
+        the tracer's work as the program goes, not after it ends."""
+        return self.state.ops_seen, self.state.kept_elements
 
     def assigned(self, name: str, value: object, span: Span | None) -> None:
         """The user bound ``name``: name the tensor (or tensors, or module) it holds."""
@@ -211,13 +231,14 @@ class Capture:
         *,
         create_graph: bool = False,
         inputs: Any = None,
+        automatic: bool = False,
     ) -> None:
         """Run ``tensor.backward`` with a hook on every node of its graph, removed after."""
         with paused():
-            root = tensor.grad_fn
-            nodes = self.walk.add([root]) if root is not None else []
-            self._inspect(nodes)
-            record = PassRecord(tensor, span)
+            roots = (tensor.grad_fn,) if tensor.grad_fn is not None else ()
+            nodes = self.walk.add(roots) if roots else []
+            record = PassRecord(tensor, span, automatic=automatic, graph_roots=roots)
+            record.new_nodes = self._inspect(nodes)
             handles: list[Any] = []
             try:
                 self._hook_all(nodes, record, handles)
@@ -226,7 +247,74 @@ class Capture:
                 )
             finally:
                 unhook_all(handles)
-            self.state.passes.append(record)
+            self._finish_pass(record)
+
+    def _program_grad(self, *args: Any, **kwargs: Any) -> Any:
+        """``torch.autograd.grad(outputs, inputs, ...)``: a pass too, that leaves ``.grad`` alone."""
+        span = self._recorder.span_source()
+        outputs = args[0] if args else kwargs.get("outputs")
+        inputs = args[1] if len(args) > 1 else kwargs.get("inputs")
+        with paused():
+            outs = [outputs] if isinstance(outputs, torch.Tensor) else list(outputs or ())
+            outs = [o for o in outs if isinstance(o, torch.Tensor)]
+            roots = tuple(o.grad_fn for o in outs if o.grad_fn is not None)
+            if not outs:
+                return torch.autograd.grad(*args, **kwargs)
+            nodes = self.walk.add(roots) if roots else []
+            record = PassRecord(outs[0], span, call="grad", graph_roots=roots)
+            record.new_nodes = self._inspect(nodes)
+            handles: list[Any] = []
+            try:
+                self._hook_all(nodes, record, handles)
+                result = torch.autograd.grad(*args, **kwargs)
+            finally:
+                unhook_all(handles)
+            xs = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs or ())
+            for x, g in zip(xs, result, strict=False):
+                if isinstance(x, torch.Tensor) and x.grad_fn is None and x.requires_grad:
+                    after = x.grad.detach().clone() if x.grad is not None else None
+                    record.leaves.append(PassLeaf(x, self._value_read(x), g, after))
+            self._finish_pass(record)
+        return result
+
+    def _value_read(self, leaf: torch.Tensor) -> torch.Tensor:
+        """The leaf's value as the latest forward read it; a copy that later updates cannot change."""
+        s = self.state
+        known = s.leaves.get(id(leaf))
+        if known is None:
+            s.hold(leaf)
+            known = s.leaves[id(leaf)] = (leaf._version, snapshot(leaf))
+        if known[1].data_ptr() == leaf.data_ptr():
+            known = s.leaves[id(leaf)] = (known[0], known[1].clone())
+        return known[1]
+
+    def _finish_pass(self, record: PassRecord) -> None:
+        """The leaves it reached, its point on the loss plot, and its place in the pass log."""
+        s = self.state
+        for node, delivered in record.delivered.items():
+            var = node.variable
+            record.leaves.append(PassLeaf(var, self._value_read(var), delivered, record.leaf_grads.get(node)))
+        if record.call == "backward":
+            self._recorder.updates.grads_delivered([leaf.tensor for leaf in record.leaves])
+        params = [
+            (leaf.tensor, float(leaf.value.item()))
+            for leaf in record.leaves
+            if leaf.value.numel() == 1 and leaf.value.is_floating_point()
+        ]
+        root = record.root
+        loss = float(root.detach().item()) if root.numel() == 1 and root.is_floating_point() else None
+        s.iterations.append(IterationRecord(s.passes.count, loss, params))
+        s.passes.add(record)
+        for dropped in s.passes.take_dropped():
+            self._forget(dropped)
+
+    def _forget(self, record: PassRecord) -> None:
+        """A pass sampled out of a long loop: its updates and its nodes' saved tensors go."""
+        s = self.state
+        s.updates = [u for u in s.updates if u.after_pass != record.index]
+        for node in record.new_nodes:
+            s.saved.pop(node, None)
+            s.locals.pop(node, None)
 
     @staticmethod
     def _hook_all(nodes: list[Node], record: PassRecord, handles: list[Any]) -> None:
@@ -253,21 +341,28 @@ class Capture:
         span = self._recorder.span_source()
         self.backward(tensor, gradient, retain_graph, span, create_graph=create_graph, inputs=inputs)
 
-    def _inspect(self, nodes: list[Node]) -> None:
-        """Before backward frees them: saved tensors and local derivatives of new nodes."""
-        if len(self.walk.nodes) > DETAIL_NODES:
-            return
+    def _inspect(self, nodes: list[Node]) -> list[Node]:
+        """Before backward frees them: saved tensors and local derivatives of the pass's new nodes.
+
+        Judged per pass, so the last iteration of a long loop of small graphs keeps its
+        detail; a sampled-out pass hands back what it read (``_forget``).
+        """
+        if len(nodes) > DETAIL_NODES:
+            return []
         s = self.state
+        new: list[Node] = []
         with torch.no_grad():
             for node in nodes:
                 if node in self._inspected:
                     continue
                 self._inspected.add(node)
-                s.saved[node] = saved_values(node, self.summaries, tensors=True)
+                new.append(node)
+                s.saved[node] = saved_raw(node)
                 if len(s.locals) < CHAIN_NODES:
                     local = scalar_locals(node)
                     if local is not None:
                         s.locals[node] = local
+        return new
 
     # -- the graph -------------------------------------------------------------------------
     def graph(
@@ -296,32 +391,50 @@ class Capture:
             return self._build(output, param_ids, notes, device)
 
     def _auto_backward(self, output: torch.Tensor | None, mode: BackwardMode, notes: list[Any]) -> None:
-        if mode in (False, "none") or self.state.passes or not isinstance(output, torch.Tensor):
+        if mode in (False, "none") or not isinstance(output, torch.Tensor) or not output.requires_grad:
             return
-        if not output.requires_grad:
+        if self.state.passes:
+            self._output_backward(output, notes)
             return
         if output.numel() == 1:
             try:
-                self.backward(output)
+                self.backward(output, automatic=True)
             except RuntimeError as exc:  # the user already ran backward and torch freed the graph
                 if "second time" not in str(exc):
                     raise
                 notes.append(note("graph_freed"))
         elif mode == "ones":
-            self.backward(output, torch.ones_like(output))
+            self.backward(output, torch.ones_like(output), automatic=True)
             notes.append(note("ones_gradient"))
         else:
             notes.append(note("non_scalar_output"))
+
+    def _output_backward(self, output: torch.Tensor, notes: list[Any]) -> None:
+        """The program ran backward, but never through its output's graph (``final`` after a
+        training loop): back-propagate the output too, after its own passes, and say so."""
+        root = output.grad_fn
+        if root is None or root in self.walk.children or output.numel() != 1:
+            return  # a leaf, a graph some pass went through, or not a single number
+        count = self.state.passes.count
+        try:
+            self.backward(output, automatic=True)
+        except RuntimeError as exc:  # a pass freed part of this graph
+            if "second time" not in str(exc):
+                raise
+            notes.append(note("graph_freed"))
+            return
+        name = self.state.names.get(tensor_key(output)) or "output"
+        notes.append(note("output_backward", name=name, count=count))
 
     def _build(
         self, output: torch.Tensor | None, params: dict[int, str], notes: list[Any], device: str | None
     ) -> dict[str, Any]:
         output = output if isinstance(output, torch.Tensor) else None
         nodes = self._shown_nodes(output)
-        shown = set(nodes)
-        passes = [p for p in self.state.passes if p.root.grad_fn in shown or p.root.grad_fn is None]
-        if len(passes) < len(self.state.passes):
-            notes.append(note("other_passes", count=len(self.state.passes) - len(passes)))
+        passes = self.state.passes.kept()
+        count = self.state.passes.count
+        if len(passes) < count:
+            notes.append(note("passes_sampled", count=count, shown=len(passes)))
         detail = len(nodes) <= DETAIL_NODES
         if not detail:
             notes.append(note("compact"))
@@ -334,6 +447,7 @@ class Capture:
             output=output,
             params=params,
             detail=detail,
+            pass_nodes=lambda p: self.walk.add(p.graph_roots) if p.graph_roots else [],
         )
         graph = builder.build()
         if not nodes:
@@ -342,7 +456,7 @@ class Capture:
             free_graph_with_tensor(output)
         out_id = builder.tensor_ids.get(tensor_key(output)) if output is not None else None
         device = device or (str(output.device) if output is not None else "cpu")
-        head: dict[str, Any] = {"schema_version": 1, "device": device}
+        head: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "device": device}
         if out_id is not None:
             head["output"] = out_id
         return {**head, **graph, "notes": notes}
@@ -352,8 +466,8 @@ class Capture:
         s = self.state
         tensors = [output, *s.variables.values()]
         roots: list[Node] = [t.grad_fn for t in tensors if t is not None and t.grad_fn is not None]
-        if not roots and s.passes:
-            roots = [s.passes[-1].root.grad_fn]
+        for p in s.passes.kept():  # every iteration shown in detail brings its own graph
+            roots.extend(p.graph_roots)
         nodes = self.walk.add(roots)
         while True:
             shown = set(nodes)

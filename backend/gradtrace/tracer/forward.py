@@ -17,8 +17,10 @@ from torch.overrides import TorchFunctionMode
 
 from gradtrace.core.errors import Span
 from gradtrace.tracer.record import OpRecord, State, TensorMark, snapshot, tensor_key
+from gradtrace.tracer.updates import UpdateWatcher
 
 _CUTTING = {"detach", "detach_"}
+_AUTOGRAD_GRAD = torch.autograd.grad
 _IN_PLACE_DUNDER = {
     "__setitem__",
     "__iadd__",
@@ -42,6 +44,11 @@ def _in_place(name: str) -> bool:
     return name in _IN_PLACE_DUNDER or (name.endswith("_") and not name.endswith("__"))
 
 
+def _sets_grad(func: Any) -> bool:
+    """``t.grad = value``: torch hands the mode the ``grad`` descriptor's ``__set__``."""
+    return getattr(getattr(func, "__self__", None), "__name__", "") == "grad"
+
+
 def _tensors(args: Any, kwargs: dict[str, Any]) -> list[torch.Tensor]:
     """Tensor arguments in order, looking one level into lists (cat, stack)."""
     out: list[torch.Tensor] = []
@@ -56,11 +63,15 @@ def _tensors(args: Any, kwargs: dict[str, Any]) -> list[torch.Tensor]:
 class ForwardRecorder(TorchFunctionMode):
     """The mode: runs each call, then notes what it made."""
 
-    def __init__(self, state: State, span_source: Callable[[], Span | None], on_backward: Any) -> None:
+    def __init__(
+        self, state: State, span_source: Callable[[], Span | None], on_backward: Any, on_grad: Any = None
+    ) -> None:
         super().__init__()
         self.state = state
         self.span_source = span_source
         self.on_backward = on_backward
+        self.on_grad = on_grad
+        self.updates = UpdateWatcher(state, span_source)
         self.modules: list[str] = []
         self.last: torch.Tensor | None = None  # the latest graph tensor made: usually the loss
 
@@ -68,12 +79,22 @@ class ForwardRecorder(TorchFunctionMode):
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
     ) -> Any:
         kwargs = kwargs or {}
+        if self.updates.quiet:  # inside optimizer.step(): the step is one update, not its ops
+            return func(*args, **kwargs)
         if func is torch.Tensor.backward:
             return self.on_backward(*args, **kwargs)
+        if func is _AUTOGRAD_GRAD and self.on_grad is not None:
+            return self.on_grad(*args, **kwargs)
         name = getattr(func, "__name__", "")
+        write = None
         if args and _in_place(name) and isinstance(args[0], torch.Tensor):
             self._before_inplace(args[0])
+            write = self.updates.before_write(args[0], name)
+        elif name == "__set__" and len(args) == 2 and _sets_grad(func):
+            self.updates.grad_set(args[0], args[1])
         out = func(*args, **kwargs)
+        if write is not None:
+            self.updates.after_write(write)
         if name != "__get__" or isinstance(out, torch.Tensor):
             self._after(name, args, kwargs, out)
         return out
@@ -109,6 +130,7 @@ class ForwardRecorder(TorchFunctionMode):
         self.last = t
         key = (gf, t.output_nr)
         s.values[key] = t.detach()  # shares storage: an in-place op clones it first (above)
+        s.kept_elements += t.numel()
         s.versions[key] = t._version
         if gf in s.ops:
             return
@@ -129,6 +151,7 @@ class ForwardRecorder(TorchFunctionMode):
         if known is None or known[0] != version:
             self.state.hold(a)
             self.state.leaves[id(a)] = (version, snapshot(a))
+            self.updates.leaf_read(a)
 
     def _mark(self, t: torch.Tensor, cut_from: Any) -> TensorMark:
         s = self.state

@@ -56,18 +56,37 @@ def _saved_names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def saved_values(node: Node, summaries: Summaries, tensors: bool) -> list[dict[str, Any]]:
-    """The node's ``_saved_*`` attributes (torchviz's show_saved), while they still exist."""
-    out: list[dict[str, Any]] = []
+def saved_raw(node: Node) -> list[tuple[str, Any]]:
+    """The node's ``_saved_*`` attributes (torchviz's show_saved), read while they still exist.
+
+    Kept as they are and summarized only if the node is shown: a long loop's sampled-out
+    iterations cost no summaries.
+    """
+    out: list[tuple[str, Any]] = []
     for attr in _saved_names(type(node)):
         try:
             value = getattr(node, attr)
         except RuntimeError:  # freed by backward
             continue
-        item = _saved_item(attr.removeprefix("_saved_"), value, summaries, tensors)
+        out.append((attr.removeprefix("_saved_"), value))
+    return out
+
+
+def saved_items(
+    raw: list[tuple[str, Any]], summaries: Summaries, tensors: bool = True
+) -> list[dict[str, Any]]:
+    """The ``saved`` list of an op node, from what ``saved_raw`` read."""
+    out: list[dict[str, Any]] = []
+    for name, value in raw:
+        item = _saved_item(name, value, summaries, tensors)
         if item is not None:
             out.append(item)
     return out
+
+
+def saved_values(node: Node, summaries: Summaries, tensors: bool) -> list[dict[str, Any]]:
+    """The node's saved attributes as the ``saved`` list, at once."""
+    return saved_items(saved_raw(node), summaries, tensors)
 
 
 def _saved_item(name: str, value: Any, summaries: Summaries, tensors: bool) -> dict[str, Any] | None:

@@ -34,11 +34,19 @@ NOTES: dict[str, dict[str, str]] = {
         "ko": "그래프가 커서 saved 텐서, 연산별 gradient 목록, 연쇄 법칙 단계는 생략했습니다. "
         "각 텐서와 엣지의 값과 gradient는 그대로 있습니다.",
     },
-    "other_passes": {
-        "en": "backward() also ran on {count} other graph(s) (e.g. earlier loop iterations); only the "
-        "output's graph is shown.",
-        "ko": "backward()가 다른 그래프 {count}개에서도 실행되었습니다(예: 이전 반복). "
-        "출력의 그래프만 보여 줍니다.",
+    "output_backward": {
+        "en": "The program never back-propagated its output {name}: gradtrace ran backward from it "
+        "after the program ended, so its gradients can be shown (nothing the program printed changed). "
+        "The program's own {count} backward pass(es) come before it.",
+        "ko": "프로그램이 출력 {name}에서 역전파하지 않았습니다. gradient를 보여 주려고 프로그램이 끝난 뒤 "
+        "gradtrace가 {name}에서 backward를 실행했습니다(프로그램이 출력한 내용은 그대로입니다). "
+        "프로그램의 backward {count}번은 그보다 앞에 있습니다.",
+    },
+    "passes_sampled": {
+        "en": "The program ran {count} backward passes: {shown} of them (the first, the last and a sample "
+        "between) are shown in detail; the loss plot has all of them.",
+        "ko": "프로그램이 backward를 {count}번 실행했습니다. 그중 {shown}번(처음, 마지막, 그 사이의 표본)을 "
+        "자세히 보여 주고, 손실 그래프에는 모두 나타냅니다.",
     },
     "plots_not_drawn": {
         "en": "The program draws plots with matplotlib: its calls ran and were ignored "

@@ -1,0 +1,191 @@
+"""Changes a program makes to its leaves between passes: optimizer steps, in-place writes, zeroing.
+
+A training loop is forward, backward, update, again. The updates are not in the
+autograd graph, so they are watched as they happen: ``optimizer.step()`` through
+torch's global step hooks (the ops inside a step are one update, not many), and
+the program's own writes through the forward mode, which sees ``w -= lr * w.grad``
+(``sub_`` on the leaf), ``w.data -= ...`` (``sub_`` on a tensor sharing the leaf's
+memory), ``w.grad.zero_()`` (on the leaf's ``.grad``) and ``w.grad = None`` (the
+``grad`` setter, which ``opt.zero_grad()`` also uses). Learning-rate changes are
+found at the next step, by comparing each parameter group's ``lr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+from gradtrace.core.errors import Span
+from gradtrace.tracer.record import State, UpdateRecord
+
+_ZEROING = {"zero_"}
+
+
+def _copy(t: torch.Tensor | None) -> torch.Tensor | None:
+    return t.detach().clone() if t is not None else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, torch.Tensor):
+        return float(value.item()) if value.numel() == 1 else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+class UpdateWatcher:
+    """Turns optimizer steps and the program's writes to leaves into ``UpdateRecord``s."""
+
+    def __init__(self, state: State, span_source: Callable[[], Span | None]) -> None:
+        self.state = state
+        self.span_source = span_source
+        self.quiet = 0  # inside optimizer.step(): its own ops are not the program's writes
+        self.by_ptr: dict[int, torch.Tensor] = {}  # data_ptr -> leaf, for w.data -= ...
+        self.grad_ptr: dict[int, torch.Tensor] = {}  # data_ptr of a leaf's .grad -> the leaf
+        self._steps: list[
+            list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None]]
+        ] = []
+        self._lrs: dict[int, list[float | None]] = {}  # optimizer id -> each group's lr at its last step
+        self._handles: list[Any] = []
+
+    def install(self) -> None:
+        self._handles = [
+            register_optimizer_step_pre_hook(self._before_step),
+            register_optimizer_step_post_hook(self._after_step),
+        ]
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self.quiet = 0
+
+    # -- what the passes tell us -----------------------------------------------------------
+    def leaf_read(self, leaf: torch.Tensor) -> None:
+        """A graph read ``leaf``: writes through memory it shares (``w.data``) now count."""
+        self.by_ptr[leaf.data_ptr()] = leaf
+
+    def grads_delivered(self, leaves: list[torch.Tensor]) -> None:
+        for leaf in leaves:
+            grad = leaf.grad
+            if grad is not None:
+                self.grad_ptr[grad.data_ptr()] = leaf
+
+    def _after_pass(self) -> int | None:
+        count = self.state.passes.count
+        return count - 1 if count else None
+
+    def _add(self, kind: str, leaf: torch.Tensor | None, before: Any, after: Any, **detail: Any) -> None:
+        span = self.span_source()
+        record = UpdateRecord(kind, leaf, before, after, self._after_pass(), span, detail)
+        self.state.updates.append(record)
+
+    # -- the program's writes --------------------------------------------------------------
+    def _owner(self, t: torch.Tensor) -> tuple[torch.Tensor, str] | None:
+        """The leaf whose value (or ``.grad``) ``t`` is, if a pass or the forward has seen it."""
+        if t.requires_grad:
+            if t.grad_fn is None and id(t) in self.state.leaves:
+                return t, "value"
+            return None
+        ptr = t.data_ptr()
+        if not ptr:
+            return None
+        leaf = self.by_ptr.get(ptr)
+        if leaf is not None and leaf.data_ptr() == ptr and leaf.shape == t.shape:
+            return leaf, "value"
+        leaf = self.grad_ptr.get(ptr)
+        if leaf is not None and leaf.grad is not None and leaf.grad.data_ptr() == ptr:
+            return leaf, "grad"
+        return None
+
+    def before_write(self, t: torch.Tensor, name: str) -> tuple[str, torch.Tensor, Any] | None:
+        """An in-place op is about to write ``t``: if it is a leaf (or its .grad), keep the old value."""
+        owner = self._owner(t)
+        if owner is None:
+            return None
+        leaf, what = owner
+        if what == "grad":
+            return ("zero_grad", leaf, _copy(leaf.grad)) if name in _ZEROING else None
+        self.state.keep_leaf_value(leaf)
+        return "inplace", leaf, _copy(leaf)
+
+    def after_write(self, pending: tuple[str, torch.Tensor, Any]) -> None:
+        kind, leaf, before = pending
+        after = _copy(leaf.grad) if kind == "zero_grad" else _copy(leaf)
+        self._add(kind, leaf, before, after)
+
+    def grad_set(self, t: Any, value: Any) -> None:
+        """``w.grad = None`` (what ``zero_grad()`` does by default) or ``w.grad = zeros``."""
+        if not isinstance(t, torch.Tensor) or t.grad is None or id(t) not in self.state.leaves:
+            return
+        if value is None:
+            self._add("zero_grad", t, _copy(t.grad), None)
+        elif isinstance(value, torch.Tensor) and not bool(value.any()):
+            self._add("zero_grad", t, _copy(t.grad), _copy(value))
+
+    # -- optimizer.step() ------------------------------------------------------------------
+    def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        with torch._C.DisableTorchFunction():
+            self._lr_changes(optimizer)
+            taken = []
+            for group in optimizer.param_groups:
+                lr = _number(group.get("lr"))
+                for p in group["params"]:
+                    if p.grad is not None and id(p) in self.state.leaves:
+                        self.state.keep_leaf_value(p)
+                        taken.append((p, _copy(p), _copy(p.grad), lr))
+            self._steps.append(taken)
+        self.quiet += 1
+
+    def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self.quiet = max(self.quiet - 1, 0)
+        if not self._steps:
+            return
+        taken = self._steps.pop()
+        with torch._C.DisableTorchFunction():
+            name = type(optimizer).__name__
+            for p, before, grad, lr in taken:
+                detail: dict[str, Any] = {"optimizer": name, "grad": grad}
+                if lr is not None:
+                    detail["lr"] = lr
+                detail.update(_moments(optimizer.state.get(p, {})))
+                if _plain_sgd(optimizer, p):
+                    detail["plain_sgd"] = True
+                self._add("optimizer_step", p, before, _copy(p), **detail)
+
+    def _lr_changes(self, optimizer: torch.optim.Optimizer) -> None:
+        """A scheduler changed a group's lr since this optimizer's last step: one update each."""
+        now = [_number(group.get("lr")) for group in optimizer.param_groups]
+        before = self._lrs.get(id(optimizer))
+        self._lrs[id(optimizer)] = now
+        if before is None or len(before) != len(now):
+            return
+        for old, new in zip(before, now, strict=True):
+            if old != new:
+                record = UpdateRecord("scheduler_step", None, None, None, self._after_pass(), None)
+                record.detail = {"lr_before": old, "lr_after": new}
+                self.state.updates.append(record)
+
+
+def _moments(state: dict[str, Any]) -> dict[str, Any]:
+    """Adam's running averages and step count, as the step left them."""
+    out: dict[str, Any] = {}
+    for key in ("exp_avg", "exp_avg_sq"):
+        value = state.get(key)
+        if isinstance(value, torch.Tensor):
+            out[key] = value.detach().clone()
+    step = _number(state.get("step"))
+    if step is not None and "exp_avg" in out:
+        out["step"] = int(step)
+    return out
+
+
+def _plain_sgd(optimizer: torch.optim.Optimizer, p: torch.Tensor) -> bool:
+    """SGD without momentum or weight decay: after = before − lr × grad, worth writing out."""
+    if type(optimizer) is not torch.optim.SGD:
+        return False
+    for group in optimizer.param_groups:
+        if any(q is p for q in group["params"]):
+            return not (group.get("momentum") or group.get("weight_decay") or group.get("maximize"))
+    return False

@@ -342,6 +342,33 @@ if __name__ == "__main__":
     print("main")
 """
 
+AUTOGRAD_TOOLS = """
+import torch
+from torch.autograd import gradcheck
+from torch.autograd.functional import vjp, jvp, hvp, vhp, hessian
+from torch import linalg as LA
+
+def cube_sum(x):
+    return (x ** 3).sum()
+
+def square(x):
+    return x ** 2
+
+x = torch.tensor([1.0, 2.0, -0.5], dtype=torch.double, requires_grad=True)
+v = torch.ones(3, dtype=torch.double)
+out, vjp_x = vjp(square, x, v)
+_, jvp_x = jvp(square, x, v)
+_, hvp_x = hvp(cube_sum, x, v)
+_, vhp_x = vhp(cube_sum, x, v)
+h = hessian(cube_sum, x)
+print(gradcheck(square, (x,), eps=1e-6, atol=1e-4))
+A = torch.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
+loss = torch.linalg.det(A) + LA.matrix_norm(A) + torch.linalg.svdvals(A).sum() + torch.special.expit(A).sum()
+loss.backward()
+device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+print(vjp_x, jvp_x, hvp_x, vhp_x, h, loss.item(), device)
+"""
+
 CASES: list[tuple[str, str, str]] = [
     (
         "notes_my_model",
@@ -374,5 +401,11 @@ CASES: list[tuple[str, str, str]] = [
         "python_language",
         "the Python a tutorial uses: *args/**kwargs, closures, generators, classes",
         LANGUAGE,
+    ),
+    (
+        "autograd_tools",
+        "pytorch.org docs: autograd.gradcheck, autograd.functional (vjp/jvp/hvp/vhp/hessian), torch.linalg, "
+        "torch.special, the quickstart's torch.accelerator device pick",
+        AUTOGRAD_TOOLS,
     ),
 ]

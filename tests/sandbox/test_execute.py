@@ -99,6 +99,9 @@ class Recorder:
     def assigned(self, name: str, value: object, span: Span) -> None:
         self.names.append(name)
 
+    def recorded(self) -> tuple[int, int]:
+        return 0, 0
+
     def backward(
         self,
         tensor: torch.Tensor,
@@ -274,6 +277,9 @@ class _Raising:
 
     def assigned(self, name: str, value: object, span: Span) -> None:
         raise self.exc
+
+    def recorded(self) -> tuple[int, int]:
+        return 0, 0
 
     def backward(self, tensor: Any, gradient: Any, retain_graph: Any, span: Any) -> None:
         raise self.exc

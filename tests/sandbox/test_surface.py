@@ -17,6 +17,8 @@ from gradtrace.run.surface import PYTHON_OPS, refusal
 # Counts for torch 2.13.0; a new torch release changes them on purpose.
 OFFERED_FUNCTIONS = 526
 OFFERED_METHODS = 505
+OFFERED_LINALG = 39
+OFFERED_SPECIAL = 56
 
 
 def _ops() -> list[str]:
@@ -45,3 +47,19 @@ def test_dangerous_names_stay_refused() -> None:
         assert name not in TORCH.members
     for name in ("set_", "data_ptr", "storage", "untyped_storage", "share_memory_", "apply_", "as_strided"):
         assert name not in METHODS["tensor"]
+
+
+def test_linalg_and_special_are_offered_whole_but_for_complex_results() -> None:
+    """Every public function of ``torch.linalg`` and ``torch.special`` is offered or refused with
+    a reason (``eig``/``eigvals`` return complex tensors); ``torch.fft`` stays out (all complex)."""
+    from gradtrace.run.surface import SUBMODULE_REFUSED, SUBMODULES
+
+    for namespace, module in SUBMODULES.items():
+        facade = TORCH.members[namespace]
+        members = {n: getattr(module, n) for n in dir(module) if not n.startswith("_")}
+        public = [n for n, value in members.items() if callable(value) and not isinstance(value, type)]
+        for name in public:
+            assert (name in facade.members) != (name in SUBMODULE_REFUSED), (namespace, name)
+    assert len(TORCH.members["linalg"].members) == OFFERED_LINALG
+    assert len(TORCH.members["special"].members) == OFFERED_SPECIAL
+    assert "fft" not in TORCH.members

@@ -8,6 +8,8 @@ Each case in ``hostile.json`` is ``{"name", "source", "type", "line"?, "limits"?
   where refusing an API outright (``not_allowed``) is as right as bounding it (``limit``).
 - ``line`` (optional) is the line the error must point at.
 - ``limits`` (optional) lowers some limits for that case, to show each one is honoured.
+- ``traced`` (optional, true) runs the case as the service does, tracer and graph included:
+  for attacks on the tracer's own work, which must be charged while the program runs.
 
 An error that only reports a failed allocation (``out_of_memory``, or torch's "can't
 allocate memory") does not count: the refusal must come from the budget, before it.
@@ -36,6 +38,7 @@ from typing import Any
 
 import pytest
 import torch
+import worst
 from address_space import address_space_limit
 
 from gradtrace.core import DEFAULT_LIMITS, GradtraceError
@@ -172,6 +175,7 @@ def test_payloads_of_the_large_cases_are_large() -> None:
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> None:
+    from gradtrace.pipeline import trace_source
     from gradtrace.run import execute
     from gradtrace.sandbox import check
 
@@ -188,8 +192,11 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
     with peak_rss() as memory:
         cpu, wall = time.process_time(), time.perf_counter()
         try:
-            program = check(source, limits)
-            result = execute(program, device="cpu", seed=0, limits=limits)
+            if case.get("traced"):
+                trace_source(source, limits=limits)
+            else:
+                program = check(source, limits)
+                result = execute(program, device="cpu", seed=0, limits=limits)
         except GradtraceError as exc:
             error = exc
         except (Exception, SystemExit) as exc:  # anything else escaping is the failure under test
@@ -214,6 +221,7 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
     if "line" in case:
         assert error.span is not None, f"no location: {error.to_dict('en')}"
         assert error.span.line == case["line"], f"line {error.span.line}: {error.to_dict('en')}"
+    worst.ROWS.append((case["name"], cpu, wall, max(memory["growth"], maxrss_growth)))
     assert cpu < MAX_CPU_SECONDS, f"refusal took {cpu:.2f} s of CPU"
     assert wall < MAX_WALL_SECONDS, f"refusal took {wall:.2f} s"
     assert memory["growth"] < MAX_GROWTH, f"resident memory grew by {memory['growth'] / 2**20:.0f} MiB"

@@ -27,6 +27,7 @@ class Limits:
     wall_seconds: float = 5.0  # one program, enforced by the worker
     memory_mb: int = 2048  # address-space ceiling for a worker, on top of torch's baseline
     graph_nodes: int = 60_000  # autograd nodes the tracer walks
+    graph_elements: int = 8_000_000  # elements of the values the tracer keeps (each gets a gradient too)
     call_depth: int = 40  # program function calls inside one another (recursion)
 
     def with_overrides(self, **changes: Any) -> Limits:

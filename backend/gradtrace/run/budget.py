@@ -23,6 +23,9 @@ def limit_error(what: str, size: int | float, limit: int | float) -> GradtraceEr
     return GradtraceError("limit", what, {"size": size, "limit": limit})
 
 
+TRACE_STEPS = 8  # the tracer's work for one recorded op, in interpreter steps (measured: bench_sandbox)
+
+
 @dataclass
 class Budget:
     limits: Limits
@@ -36,6 +39,7 @@ class Budget:
     max_steps: int = 0
     exhausted: bool = False
     calls: int = 0  # program function calls in progress (recursion depth)
+    graph_ops: int = 0  # ops the tracer has recorded so far (charged as they appear)
 
     def __post_init__(self) -> None:
         self.deadline = time.monotonic() + self.limits.wall_seconds
@@ -96,6 +100,22 @@ class Budget:
             raise limit_error("too_much_work", self.flops + flops, self.limits.flops)
         self.flops += flops
 
+    def graph(self, ops: int, elements: int) -> None:
+        """The tracer recorded ``ops`` ops keeping ``elements`` elements of values so far.
+
+        Its work (walk, hooks, summaries, JSON) and memory (each kept value, and the gradient
+        backward makes of it) follow these two numbers, so they are charged while the program
+        runs: a graph too big to trace stops here, not after the worker has spent its time.
+        """
+        new = ops - self.graph_ops
+        if new > 0:
+            self.graph_ops = ops
+            if ops > self.limits.graph_nodes:
+                raise limit_error("graph_too_big", ops, self.limits.graph_nodes)
+            self.step(TRACE_STEPS * new)
+        if elements > self.limits.graph_elements:
+            raise limit_error("graph_values_too_big", elements, self.limits.graph_elements)
+
     def print(self, chars: int) -> None:
         self.printed_chars += chars
         if self.printed_chars > self.limits.print_chars:
@@ -137,6 +157,13 @@ def current_limits() -> Limits:
     """The limits of the run in progress (the defaults outside one): errors report the real limit."""
     current = _STATE.get()
     return DEFAULT_LIMITS if current is None else current.budget.limits
+
+
+def charge_graph() -> None:
+    """Charge what the tracer watching this run has recorded since the last call."""
+    run = state()
+    if run.observer is not None:
+        run.budget.graph(*run.observer.recorded())
 
 
 def current() -> RunState | None:

@@ -37,6 +37,8 @@ class RunObserver(Protocol):
 
     def function_exited(self) -> None: ...
 
+    def recorded(self) -> tuple[int, int]: ...
+
     def backward(
         self,
         tensor: torch.Tensor,

@@ -21,8 +21,8 @@ from gradtrace.run import budget, guards
 from gradtrace.run.devices import check_device, seed_rngs
 from gradtrace.run.modules import construct, layer_classes
 from gradtrace.run.preflight import preflighted
+from gradtrace.run.surface import SUBMODULES, submodule_functions, torch_functions
 from gradtrace.run.surface import refusal as surface_refusal
-from gradtrace.run.surface import torch_functions
 from gradtrace.run.values import AnyKeywords, Facade, Func, Guard, words
 
 # Guards by torch function name; names not listed produce at most their inputs' size.
@@ -149,6 +149,15 @@ def _cuda_facade() -> Facade:
             "current_device": Func("torch.cuda.current_device", current_device, kwargs=frozenset()),
             "get_device_name": Func("torch.cuda.get_device_name", get_device_name, kwargs=frozenset()),
         },
+    )
+
+
+def _accelerator_facade() -> Facade:
+    """``torch.accelerator``: what the machine has, as torch says (using it is checked per device)."""
+    names = ("is_available", "device_count", "current_accelerator")
+    return Facade(
+        "torch.accelerator",
+        {n: Func(f"torch.accelerator.{n}", getattr(torch.accelerator, n), kwargs=frozenset()) for n in names},
     )
 
 
@@ -313,10 +322,21 @@ OPTIM = _optim_facade()
 NP = _np_facade()
 MATH = _math_facade()
 
+def _namespace_facade(namespace: str) -> Facade:
+    """``torch.linalg`` and ``torch.special``: every function pre-flighted, like the top level."""
+    members: dict[str, object] = {
+        name: Func(f"torch.{namespace}.{name}", impl, preflighted(name, impl), AnyKeywords())
+        for name, impl in submodule_functions(namespace).items()
+    }
+    return Facade(f"torch.{namespace}", members)
+
+
 def _torch_facade() -> Facade:
     from gradtrace.run import facades_lang as lang
 
     members = {**_torch_funcs(), "cuda": _cuda_facade(), "nn": NN, "optim": OPTIM, **_legacy_constructors()}
+    members["accelerator"] = _accelerator_facade()
+    members.update({namespace: _namespace_facade(namespace) for namespace in SUBMODULES})
     members.update({"autograd": lang.AUTOGRAD, "utils": lang.UTILS})
     return Facade("torch", members)
 
@@ -335,6 +355,7 @@ def _language_facades() -> dict[str, Facade]:
 
     return {
         "init": _facade_member(NN, "init"), "lr_scheduler": _facade_member(OPTIM, "lr_scheduler"),
+        "linalg": _facade_member(TORCH, "linalg"), "special": _facade_member(TORCH, "special"),
         "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING,
         "autograd": lang.AUTOGRAD, "autograd_functional": lang.FUNCTIONAL,
         "utils": lang.UTILS, "data": lang.DATA, "matplotlib": lang.MATPLOTLIB, "plt": lang.PLT,

@@ -197,6 +197,76 @@ def _jacobian_rows(out: torch.Tensor, xs: tuple[torch.Tensor, ...], create_graph
     return [torch.stack(column).reshape(*out.shape, *x.shape) for column, x in zip(columns, xs, strict=True)]
 
 
+def _host_callable(func: Any, passes: int) -> Any:
+    """``func`` (the program's) as a callable torch's own autograd tools may call: it runs in the
+    interpreter, and the ``passes`` backward passes the tool will make through what it returns
+    are charged before the tool makes them."""
+    from gradtrace.run.calls import call
+
+    def run(*args: Any) -> Any:
+        out = call(func, args, {})
+        for tensor in out if isinstance(out, tuple | list) else (out,):
+            if isinstance(tensor, torch.Tensor):
+                for _ in range(passes):
+                    charge_backward(tensor)
+        return out
+
+    return run
+
+
+def _input_elements(inputs: Any) -> int:
+    tensors = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
+    return sum(t.numel() for t in tensors if isinstance(t, torch.Tensor))
+
+
+_CHECK_STEPS = 60  # torch's own work per perturbed element or per Jacobian row, in interpreter steps
+
+
+def _gradcheck(func: Any, inputs: Any, **options: Any) -> bool:
+    """``torch.autograd.gradcheck``: two forward runs per input element (the numerical Jacobian)
+    and one backward per output element, counted before torch makes them; the two Jacobians
+    (inputs × outputs elements each) before they are allocated."""
+    n = _input_elements(inputs)
+    budget.budget().expect(2 * n, _CHECK_STEPS * 2 * n)
+    sized: list[int] = []
+    run = _host_callable(func, 1)
+
+    def checked(*args: Any) -> Any:
+        out = run(*args)
+        if not sized:
+            sized.append(_input_elements(out if isinstance(out, tuple | list) else (out,)))
+            budget.budget().expect(sized[0], _CHECK_STEPS * sized[0])
+            budget.budget().created(2 * n * sized[0])
+        return out
+
+    return bool(torch.autograd.gradcheck(checked, inputs, **options))
+
+
+def _functional(name: str, passes: int) -> Any:
+    """``vjp``/``jvp``/``hvp``/``vhp``: one forward and ``passes`` backward passes through it."""
+    tool = getattr(torch.autograd.functional, name)
+
+    def apply(func: Any, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> Any:
+        return tool(_host_callable(func, passes), inputs, v, create_graph=create_graph, strict=strict)
+
+    return apply
+
+
+def _hessian(func: Any, inputs: Any, create_graph: bool = False, strict: bool = False) -> Any:
+    """``torch.autograd.functional.hessian``: one backward per input element through the gradient."""
+    n = _input_elements(inputs)
+    budget.budget().expect(n, n)
+    return torch.autograd.functional.hessian(
+        _host_callable(func, 2 + 2 * n), inputs, create_graph=create_graph, strict=strict
+    )
+
+
+_GRADCHECK_OPTIONS = frozenset(
+    {"eps", "atol", "rtol", "raise_exception", "nondet_tol", "check_undefined_grad", "fast_mode",
+     "check_grad_dtypes", "check_backward_ad"}
+)  # fmt: skip
+
+
 def _autograd_facade() -> Facade:
     return Facade(
         "torch.autograd",
@@ -206,6 +276,9 @@ def _autograd_facade() -> Facade:
                 "torch.autograd.Function", _not_callable("Function"), cls=torch.autograd.Function
             ),
             "functional": FUNCTIONAL,
+            "gradcheck": Func(
+                "torch.autograd.gradcheck", _gradcheck, kwargs=_GRADCHECK_OPTIONS, accepts="any"
+            ),
             "grad": Func(
                 "torch.autograd.grad",
                 _grad,
@@ -225,7 +298,22 @@ FUNCTIONAL = Facade(
             _jacobian,
             kwargs=frozenset({"create_graph", "strict"}),
             accepts="any",
-        )
+        ),
+        "hessian": Func(
+            "torch.autograd.functional.hessian",
+            _hessian,
+            kwargs=frozenset({"create_graph", "strict"}),
+            accepts="any",
+        ),
+        **{
+            name: Func(
+                f"torch.autograd.functional.{name}",
+                _functional(name, passes),
+                kwargs=frozenset({"v", "create_graph", "strict"}),
+                accepts="any",
+            )
+            for name, passes in (("vjp", 1), ("jvp", 2), ("vhp", 2), ("hvp", 3))
+        },
     },
 )
 

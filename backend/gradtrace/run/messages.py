@@ -38,6 +38,26 @@ LIMITS: dict[str, messages.Entry] = {
         "hint_en": "Use smaller tensors or fewer iterations.",
         "hint_ko": "더 작은 텐서나 더 적은 반복을 사용해 보세요.",
     },
+    "graph_too_big": {
+        "en": "The autograd graph grows too big to draw ({size} ops; the limit is {limit}).",
+        "ko": "자동미분 그래프가 너무 커서 그릴 수 없습니다 (연산 {size}개, 한도 {limit}개).",
+        "hint_en": "Every op on a tensor that requires grad becomes a node that keeps its value: use "
+        + "smaller tensors, fewer loop iterations, or run steps that need no gradient under "
+        + "torch.no_grad().",
+        "hint_ko": "requires_grad 텐서의 연산마다 값을 지닌 노드가 생깁니다. 더 작은 텐서나 더 적은 "
+        + "반복을 쓰거나, 기울기가 필요 없는 계산은 torch.no_grad() 안에서 하세요.",
+    },
+    "graph_values_too_big": {
+        "en": "The autograd graph keeps too much tensor data to draw "
+        + "({size} elements; the limit is {limit}).",
+        "ko": "자동미분 그래프가 지닌 텐서 데이터가 너무 많아 그릴 수 없습니다 "
+        + "(원소 {size}개, 한도 {limit}개).",
+        "hint_en": "Every op on a tensor that requires grad becomes a node that keeps its value: use "
+        + "smaller tensors, fewer loop iterations, or run steps that need no gradient under "
+        + "torch.no_grad().",
+        "hint_ko": "requires_grad 텐서의 연산마다 값을 지닌 노드가 생깁니다. 더 작은 텐서나 더 적은 "
+        + "반복을 쓰거나, 기울기가 필요 없는 계산은 torch.no_grad() 안에서 하세요.",
+    },
     "too_much_work": {
         "en": "The program computes too much (about {size} operations; the limit is {limit}).",
         "ko": "계산량이 너무 많습니다 (약 {size}회 연산, 한도 {limit}회).",

@@ -44,13 +44,15 @@ _N_LOG_N = words(
 _CUBIC = words(
     "svd svdvals inverse inv det slogdet logdet eig eigh eigvals eigvalsh qr cholesky cholesky_inverse "
     "solve lstsq pinv pinverse matrix_rank matrix_power matrix_exp lu lu_factor cond nuclear_norm "
-    "triangular_solve cholesky_solve lu_solve orthogonal_ orthogonal"
+    "triangular_solve cholesky_solve lu_solve orthogonal_ orthogonal cholesky_ex inv_ex solve_ex "
+    "lu_factor_ex ldl_factor ldl_factor_ex ldl_solve solve_triangular householder_product matrix_norm "
+    "tensorinv tensorsolve"
 )
 # Ops whose work is multiply-adds: counted by torch's FLOP counter on the meta run (then cached).
 _FLOP_COUNTED = words(
     "addmm addbmm baddbmm addmv addr chain_matmul einsum tensordot bilinear linear inner vdot conv1d conv2d "
     "conv3d conv_transpose1d conv_transpose2d conv_transpose3d convolution scaled_dot_product_attention "
-    "matmul mm bmm mv dot outer"
+    "matmul mm bmm mv dot outer multi_dot vecdot"
 )
 _SPLITS = frozenset(
     {"unbind", "split", "chunk", "tensor_split", "split_with_sizes", "hsplit", "vsplit", "dsplit"}

@@ -291,6 +291,7 @@ def charge(result: object, inputs: tuple[object, ...] = ()) -> None:
     nothing but reads millions of elements each time.
     """
     run = budget.budget()
+    budget.charge_graph()
     if type(result) is torch.Tensor and len(inputs) <= 2:  # the common case, kept cheap
         size = size_of(result)
         run.created(size)

@@ -88,6 +88,31 @@ def torch_functions() -> dict[str, Any]:
     return found
 
 
+# torch's namespaces of plain tensor ops, offered like the top level. torch.fft is not: its
+# results are complex, which the graph does not draw.
+SUBMODULES: dict[str, types.ModuleType] = {"linalg": torch.linalg, "special": torch.special}
+SUBMODULE_REFUSED: dict[str, str] = {
+    "eig": "complex dtypes are not supported",
+    "eigvals": "complex dtypes are not supported",
+}
+
+
+def submodule_functions(namespace: str) -> dict[str, Any]:
+    """Public functions of ``torch.linalg`` or ``torch.special`` offered to programs, by name.
+
+    Classified on their own: ``linalg.cond`` is a condition number, not ``torch.cond``.
+    """
+    found: dict[str, Any] = {}
+    module = SUBMODULES[namespace]
+    for name in dir(module):
+        value = getattr(module, name)
+        if name.startswith("_") or isinstance(value, type) or not callable(value):
+            continue
+        if name not in SUBMODULE_REFUSED:
+            found[name] = value
+    return found
+
+
 def tensor_methods() -> list[str]:
     """Public ``torch.Tensor`` methods offered to programs."""
     names = []

@@ -98,6 +98,8 @@ IMPORTABLE: dict[str, str] = {
     "torch.optim": "optim",
     "torch.optim.lr_scheduler": "lr_scheduler",
     "torch.nn.init": "init",
+    "torch.linalg": "linalg",
+    "torch.special": "special",
     "numpy": "np",
     "math": "math",
     "random": "random",

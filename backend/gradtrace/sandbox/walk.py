@@ -132,7 +132,7 @@ def _import_from(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
         if alias.name == "*" or alias.name.startswith("_"):
             return _not_allowed("import_not_allowed", module=f"{module}.{alias.name}")
         full = f"{module}.{alias.name}"
-        if full in FUNC_MODULES or alias.name in FUNC_ATTRS:
+        if full in FUNC_MODULES or (alias.name in FUNC_ATTRS and module != "torch.autograd.functional"):
             return _not_allowed("func_not_allowed")
     return None
 

@@ -51,8 +51,9 @@ export function summaryText(summary, maxItems = 8) {
   if (hasData && summary.shape.length === 2 && summary.numel <= 4) {
     return `[${summary.data.map((row) => `[${row.map((v) => formatNumber(v, 3)).join(', ')}]`).join(', ')}]`;
   }
-  const mean = summary.stats ? ` μ=${formatNumber(summary.stats.mean, 3)}` : '';
-  return `shape ${formatShape(summary.shape)}${mean}`;
+  const values = hasData ? flatValues(summary).map(toNumber) : [];
+  const mean = summary.stats?.mean ?? (values.length && values.every(Number.isFinite) ? values.reduce((a, b) => a + b, 0) / values.length : null);
+  return `shape ${formatShape(summary.shape)}${mean === null ? '' : ` μ=${formatNumber(mean, 3)}`}`;
 }
 
 /** All values we have, flattened (full data, or the head). */

@@ -3,26 +3,10 @@
 // enum-like arguments by name (`reduction='mean'`) or not at all, arithmetic written the
 // way the program wrote it (`w * x - y`).
 import { flatValues, formatNumber, formatShape, scalarOf, summaryText, toNumber } from './format.js';
-import { tensorName } from './graph/model.js';
+import { SLOT_ARGS, sameValues, tensorName } from './graph/model.js';
 
 /** Python's operator for the binary ops a program writes with one. */
 const INFIX = { add: '+', sub: '-', mul: '*', div: '/', pow: '**' };
-
-/** The argument each input slot (autograd's next_functions order) stands for, by op label. */
-const SLOT_ARGS = {
-  addmm: ['self', 'mat1', 'mat2'],
-  addmv: ['self', 'mat', 'vec'],
-  mm: ['self', 'mat2'],
-  bmm: ['self', 'mat2'],
-  mul: ['self', 'other'],
-  div: ['self', 'other'],
-  mse_loss: ['self', 'target'],
-  l1_loss: ['self', 'target'],
-  smooth_l1_loss: ['self', 'target'],
-  huber_loss: ['self', 'target'],
-  binary_cross_entropy: ['self', 'target', 'weight'],
-  nll_loss: ['self', 'target', 'weight'],
-};
 
 /** Enum arguments torch saves as integers, by name. */
 const ENUMS = { reduction: ['none', 'mean', 'sum'] };
@@ -80,16 +64,9 @@ export function operandText(index, id) {
 
 /** A saved input tensor the graph has no edge for: the tensor node with that value, else its value or shape. */
 function savedTensorText(index, summary) {
-  const match = index.graph.nodes.find((n) => n.kind === 'tensor' && sameSummary(n.value, summary) && (n.name || index.names.has(n.id)));
+  const match = index.graph.nodes.find((n) => n.kind === 'tensor' && sameValues(n.value, summary) && (n.name || index.names.has(n.id)));
   if (match) return tensorName(index, match.id);
   return summaryText(summary);
-}
-
-function sameSummary(a, b) {
-  if (!a || !b || a.numel !== b.numel || formatShape(a.shape) !== formatShape(b.shape)) return false;
-  const x = flatValues(a);
-  const y = flatValues(b);
-  return x.length > 0 && x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
 /** Plain numbers and settings the op was called with, from its saved values. */

@@ -217,9 +217,11 @@ function forwardStep(index, op) {
   const params = {
     output: outputs.map((e) => tensorName(index, e.target)).join(', ') || op.label,
     expr: forwardFormula(index, op, inputs, output),
-    value: output ? summaryText(output.value) : '',
+    value: output?.value ? summaryText(output.value) : '',
   };
-  step.narration.push({ key: output ? 'narrForwardExpr' : 'narrForwardExprNoValue', params });
+  // "(w * x) = w * x" says it twice: a tensor named by its own text is narrated once.
+  const same = params.output.replace(/^\((.*)\)$/, '$1') === params.expr.replace(/^\((.*)\)$/, '$1');
+  step.narration.push({ key: output?.value ? (same ? 'narrForwardBare' : 'narrForwardExpr') : 'narrForwardExprNoValue', params });
   return step;
 }
 

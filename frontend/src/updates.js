@@ -54,7 +54,7 @@ function detailLines(index, update) {
   if (update.kind === 'zero_grad') {
     return [{ key: 'updateLine', params: { text: `${name}.grad = ${update.after ? summaryText(update.after) : 'None'}` } }];
   }
-  const lines = [{ key: 'updateLine', params: { text: updateArithmetic(name, update) } }];
+  const lines = [{ key: 'updateLine', params: { text: updateArithmetic(name, update, gradBefore(index, update)) } }];
   const detail = update.detail || {};
   if (detail.exp_avg || detail.exp_avg_sq) {
     lines.push({
@@ -70,13 +70,13 @@ function detailLines(index, update) {
  * before, lr and the gradient when they add up (plain SGD), else "w: 0.6 → 1.08".
  * @param {string} name @param {import('./graph/types.js').Update} update
  */
-export function updateArithmetic(name, update) {
+export function updateArithmetic(name, update, gradSeen = null) {
   const detail = update.detail || {};
   if (detail.expr) return detail.expr;
   const before = toNumber(scalarOf(update.before));
   const after = toNumber(scalarOf(update.after));
-  const grad = toNumber(scalarOf(detail.grad));
-  const lr = toNumber(detail.lr);
+  const grad = toNumber(scalarOf(detail.grad ?? gradSeen));
+  const lr = toNumber(detail.lr ?? (update.kind === 'inplace' ? stepSize(before, after, grad) : undefined));
   if ([before, after, grad, lr].every(Number.isFinite)) {
     const expected = before - lr * grad;
     if (Math.abs(expected - after) <= 1e-5 * Math.max(1, Math.abs(after))) {
@@ -88,6 +88,25 @@ export function updateArithmetic(name, update) {
     return `${name} ← ${name} − ${formatNumber(lr)} × ${name}.grad`;
   }
   return `${name}: ${summaryText(update.before)} → ${summaryText(update.after)}`;
+}
+
+/**
+ * The learning rate of a hand-written step (w -= lr * w.grad), which the graph does not carry:
+ * (before − after) / grad, when it is a short decimal such as 0.15 (a step of another kind,
+ * momentum or decay, gives no such number and is shown as before → after).
+ */
+function stepSize(before, after, grad) {
+  if (![before, after, grad].every(Number.isFinite) || grad === 0) return undefined;
+  const ratio = (before - after) / grad;
+  const short = Number(ratio.toPrecision(3));
+  return ratio > 0 && Math.abs(ratio - short) <= 1e-4 * Math.abs(ratio) ? short : undefined;
+}
+
+/** The .grad an update read: what the leaf's .grad held after the pass before it. */
+function gradBefore(index, update) {
+  if (update.after_pass === null || update.after_pass === undefined) return null;
+  const pass = (index.graph.backward_passes || []).find((p) => p.index === update.after_pass);
+  return pass?.leaves?.find((leaf) => leaf.node === update.node)?.grad_after ?? null;
 }
 
 /** A number as an operand: negatives in parentheses, with a true minus sign. */

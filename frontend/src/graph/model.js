@@ -42,15 +42,75 @@ export function indexGraph(graph, source = '') {
     }
   }
   const names = new Map(Object.entries(graph.variables || {}).map(([name, id]) => [id, name]));
+  const inferred = inferInputs(graph, nodes, inputsOf, names);
+  for (const edge of inferred) {
+    push(inputsOf, edge.target, edge);
+    push(consumersOf, edge.source, edge);
+  }
+  const edges = inferred.length ? [...graph.edges, ...inferred] : graph.edges;
+  // A loop's iterations each make a tensor from the same text: the text names it within its pass.
+  const passOf = new Map();
+  (graph.backward_passes || []).forEach((pass, k) => {
+    for (const id of pass.nodes || []) if (!passOf.has(id)) passOf.set(id, k);
+  });
   const spanUses = new Map();
   for (const node of graph.nodes) {
-    if (node.kind === 'tensor' && node.span) spanUses.set(spanKey(node.span), (spanUses.get(spanKey(node.span)) || 0) + 1);
+    if (node.kind !== 'tensor' || !node.span) continue;
+    const key = spanKey(node.span, passOf.get(node.id));
+    spanUses.set(key, (spanUses.get(key) || 0) + 1);
   }
-  return { graph, nodes, inputsOf, outputsOf, consumersOf, producerOf, names, spanUses, sourceLines: source.split('\n') };
+  return { graph, nodes, edges, inputsOf, outputsOf, consumersOf, producerOf, names, spanUses, passOf, sourceLines: source.split('\n') };
 }
 
-function spanKey(span) {
-  return `${span.line}:${span.col}:${span.end_line}:${span.end_col}`;
+/** The argument each input slot (autograd's next_functions order) stands for, by op label. */
+export const SLOT_ARGS = {
+  addmm: ['self', 'mat1', 'mat2'],
+  addmv: ['self', 'mat', 'vec'],
+  mm: ['self', 'mat2'],
+  bmm: ['self', 'mat2'],
+  mse_loss: ['self', 'target'],
+  l1_loss: ['self', 'target'],
+  smooth_l1_loss: ['self', 'target'],
+  huber_loss: ['self', 'target'],
+  binary_cross_entropy: ['self', 'target', 'weight'],
+  nll_loss: ['self', 'target', 'weight'],
+};
+
+/**
+ * Inputs the graph has no edge for (nn.Linear's input x reaches addmm without one, as it needs
+ * no gradient): the op saved that tensor, and exactly one named tensor of the program holds
+ * those very values (same dtype, shape and every element; two or more elements). Such an edge
+ * is marked inferred and carries no gradient.
+ */
+function inferInputs(graph, nodes, inputsOf, names) {
+  const out = [];
+  for (const op of graph.nodes) {
+    const args = op.kind === 'op' ? SLOT_ARGS[op.label] : null;
+    if (!args) continue;
+    const present = new Set((inputsOf.get(op.id) || []).map((e) => e.slot ?? 0));
+    args.forEach((arg, slot) => {
+      if (present.has(slot)) return;
+      const saved = (op.saved || []).find((s) => s.name === arg && s.summary && s.summary.numel >= 2);
+      if (!saved) return;
+      const matches = graph.nodes.filter((n) => n.kind === 'tensor' && (n.name || names.has(n.id)) && sameValues(n.value, saved.summary));
+      if (matches.length !== 1 || !nodes.has(matches[0].id)) return;
+      out.push({ id: `in:${op.id}:${slot}`, source: matches[0].id, target: op.id, kind: 'input', slot, inferred: true });
+    });
+  }
+  return out;
+}
+
+/** Whether two summaries hold the same tensor values (all of them known). */
+export function sameValues(a, b) {
+  if (!a || !b || a.numel !== b.numel || a.dtype !== b.dtype || a.shape.join(',') !== b.shape.join(',')) return false;
+  if (a.data === null || a.data === undefined || b.data === null || b.data === undefined) return false;
+  const x = [a.data].flat(Infinity);
+  const y = [b.data].flat(Infinity);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+function spanKey(span, pass = undefined) {
+  return `${pass ?? ''}|${span.line}:${span.col}:${span.end_line}:${span.end_col}`;
 }
 
 function push(map, key, value) {
@@ -97,7 +157,7 @@ function tensorView(index, only = null) {
   const nodes = only ? new Map([...index.nodes].filter(([id]) => only.has(id))) : index.nodes;
   const hidden = new Set(graph.nodes.filter(isAccumulate).map((n) => n.id));
   const viewNodes = graph.nodes.filter((n) => !hidden.has(n.id) && nodes.has(n.id)).map((n) => ({ id: n.id, kind: n.kind, data: n }));
-  const edges = graph.edges
+  const edges = index.edges
     .filter((e) => !hidden.has(e.source) && !hidden.has(e.target) && nodes.has(e.source) && nodes.has(e.target))
     .map((e) => ({ id: e.id, source: e.source, target: e.target, kind: e.kind, originals: [e] }));
   const alias = new Map(viewNodes.map((n) => [n.id, n.id]));
@@ -194,7 +254,7 @@ export function tensorName(index, id) {
   if (node.name) return node.name;
   if (index.names.has(id)) return index.names.get(id);
   // The program text names a tensor only when no other tensor came from the same text.
-  const snippet = index.spanUses?.get(spanKey(node.span ?? {})) === 1 ? sourceText(index, node.span) : null;
+  const snippet = index.spanUses?.get(spanKey(node.span ?? {}, index.passOf?.get(id))) === 1 ? sourceText(index, node.span) : null;
   if (snippet) return snippet;
   const producer = index.producerOf.get(id);
   const op = producer && index.nodes.get(producer.source);

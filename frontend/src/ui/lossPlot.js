@@ -158,8 +158,21 @@ function nearestKept(passes, n) {
   return best;
 }
 
-/** Each series on its own scale (loss and a weight differ by orders of magnitude). */
+/**
+ * Each series on its own scale (loss and a weight differ by orders of magnitude); a positive
+ * series spanning more than two decades (a loss falling from 21 to 1e-11) on a log scale.
+ */
 function scaleY(values) {
+  const positive = values.filter(Number.isFinite).every((v) => v > 0);
+  const finiteValues = values.filter(Number.isFinite);
+  if (positive && finiteValues.length && Math.max(...finiteValues) / Math.min(...finiteValues) > 100) {
+    const linear = scaleLinear(finiteValues.map(Math.log10));
+    return (v) => (Number.isFinite(v) && v > 0 ? linear(Math.log10(v)) : null);
+  }
+  return scaleLinear(values);
+}
+
+function scaleLinear(values) {
   const finite = values.filter(Number.isFinite);
   const lo = Math.min(...finite);
   const hi = Math.max(...finite);

@@ -369,6 +369,37 @@ device = torch.accelerator.current_accelerator().type if torch.accelerator.is_av
 print(vjp_x, jvp_x, hvp_x, vhp_x, h, loss.item(), device)
 """
 
+ITERTOOLS_AND_PRINTOPTIONS = """
+import itertools
+from itertools import product, chain
+import torch
+
+params = dict(lr=[0.01, 0.001], batch_size=[10, 100], shuffle=[True, False])
+runs = [dict(zip(params.keys(), v)) for v in product(*params.values())]
+print(len(runs), runs[0], runs[-1])
+print(list(itertools.permutations([1, 2, 3], 2)), list(itertools.combinations("abcd", 3)))
+print(list(itertools.combinations_with_replacement("ab", 2)), list(itertools.repeat(7, 3)))
+print(list(chain([1], (2, 3), "xy")), list(itertools.islice(range(20), 2, 12, 3)))
+print(list(itertools.accumulate([1, 2, 3, 4])))
+print(list(itertools.accumulate([1, 2, 3], lambda a, b: a * b, initial=10)))
+print([(k, list(g)) for k, g in itertools.groupby("aabbbcaa")])
+print([(k, len(list(g))) for k, g in itertools.groupby([1, 3, 2, 4], key=lambda n: n % 2)])
+print(list(itertools.takewhile(lambda x: x < 3, [1, 2, 5, 1])))
+print(list(itertools.dropwhile(lambda x: x < 3, [1, 2, 5, 1])))
+print(list(itertools.filterfalse(lambda x: x % 2, range(7))))
+print(list(itertools.compress("abcdef", [1, 0, 1, 0, 1, 1])))
+print(list(itertools.zip_longest("ab", "xyz", fillvalue="-")), list(itertools.pairwise([1, 2, 3])))
+print(list(itertools.starmap(pow, [(2, 3), (3, 2)])))
+w = torch.nn.Linear(2, 2)
+v = torch.nn.Linear(2, 1)
+print(sum(p.numel() for p in chain(w.parameters(), v.parameters())))
+torch.set_printoptions(precision=2, sci_mode=False)
+x = torch.tensor([1.23456, 2.5, 1e-5])
+print(x)
+torch.set_printoptions(profile="default")
+print(x)
+"""
+
 CASES: list[tuple[str, str, str]] = [
     (
         "notes_my_model",
@@ -407,5 +438,11 @@ CASES: list[tuple[str, str, str]] = [
         "pytorch.org docs: autograd.gradcheck, autograd.functional (vjp/jvp/hvp/vhp/hessian), torch.linalg, "
         "torch.special, the quickstart's torch.accelerator device pick",
         AUTOGRAD_TOOLS,
+    ),
+    (
+        "itertools_and_printoptions",
+        "deeplizard RunBuilder (itertools.product over hyper-parameters), itertools docs recipes, "
+        "torch.set_printoptions as tutorials use it",
+        ITERTOOLS_AND_PRINTOPTIONS,
     ),
 ]

@@ -71,6 +71,7 @@ def torch_state() -> tuple[object, ...]:
         torch.get_num_threads(),
         torch.is_anomaly_enabled(),
         torch.random.get_rng_state().tolist(),
+        sorted(vars(torch._tensor_str.PRINT_OPTS).items(), key=str),
     )
 
 

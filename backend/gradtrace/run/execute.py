@@ -124,6 +124,7 @@ def _execute(
     presets: dict[str, object] = {**FACADES, "device": torch.device(resolved)}
     interpreter = Interpreter(program, run, presets)
     grad_enabled = torch.is_grad_enabled()
+    print_options = dict(vars(torch._tensor_str.PRINT_OPTS))
     token = budget.enter(run)
     try:
         with torch.random.fork_rng(devices=rng_devices(resolved)), warnings.catch_warnings():
@@ -133,6 +134,7 @@ def _execute(
             interpreter.run_program()
     finally:
         torch.set_grad_enabled(grad_enabled)
+        vars(torch._tensor_str.PRINT_OPTS).update(print_options)  # torch.set_printoptions is per run
         run.active = False
         budget.leave(token)
     variables = interpreter.variables()

@@ -72,6 +72,11 @@ def _torch_funcs() -> dict[str, object]:
         "torch.set_grad_enabled", torch.set_grad_enabled, kwargs=frozenset({"mode"})
     )
     members["device"] = Func("torch.device", _device, kwargs=frozenset())
+    members["set_printoptions"] = Func(
+        "torch.set_printoptions",
+        _set_printoptions,
+        kwargs=frozenset({"precision", "threshold", "edgeitems", "linewidth", "profile", "sci_mode"}),
+    )
     return members
 
 
@@ -111,6 +116,26 @@ def _base_only(name: str) -> Any:
         raise GradtraceError("not_allowed", "call_not_allowed", {"what": what})
 
     return refuse
+
+
+def _set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """``torch.set_printoptions`` for this run only (restored when it ends); printing is charged
+    by the options in force, so ``threshold=inf`` cannot print more than the budget allows."""
+    for name, value, top in (("precision", precision, 30), ("edgeitems", edgeitems, 100),
+                             ("linewidth", linewidth, 10_000)):  # fmt: skip
+        wrong = isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top
+        if value is not None and wrong:
+            raise ValueError(f"{name} must be an integer from 0 to {top}")
+    if threshold is not None and not isinstance(threshold, int | float):
+        raise TypeError("threshold must be a number")
+    torch.set_printoptions(precision, threshold, edgeitems, linewidth, profile, sci_mode)
 
 
 def _manual_seed(seed: int) -> None:
@@ -352,6 +377,7 @@ def _facade_member(facade: Facade, name: str) -> Facade:
 
 def _language_facades() -> dict[str, Facade]:
     from gradtrace.run import facades_lang as lang
+    from gradtrace.run.facades_itertools import ITERTOOLS
 
     return {
         "init": _facade_member(NN, "init"), "lr_scheduler": _facade_member(OPTIM, "lr_scheduler"),
@@ -359,6 +385,7 @@ def _language_facades() -> dict[str, Facade]:
         "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING,
         "autograd": lang.AUTOGRAD, "autograd_functional": lang.FUNCTIONAL,
         "utils": lang.UTILS, "data": lang.DATA, "matplotlib": lang.MATPLOTLIB, "plt": lang.PLT,
+        "itertools": ITERTOOLS,
     }  # fmt: skip
 
 

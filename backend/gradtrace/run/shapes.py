@@ -276,8 +276,13 @@ def check_printable(value: object) -> None:
     if not isinstance(value, torch.Tensor | np.ndarray):
         return
     shape = tuple(value.shape)
-    shown = numel(shape) if numel(shape) <= 1000 else numel(min(size, 6) for size in shape)
-    chars = 12 * shown + 2 * numel(shape[:-1])  # digits and separators, brackets of every row
+    options = torch._tensor_str.PRINT_OPTS  # the run's own (torch.set_printoptions), restored after it
+    threshold, edge = options.threshold, 2 * options.edgeitems
+    if isinstance(value, np.ndarray):
+        threshold, edge = 1000, 6
+    shown = numel(shape) if numel(shape) <= threshold else numel(min(size, edge) for size in shape)
+    width = 8 + options.precision  # sign, digits, point, exponent, separator
+    chars = width * shown + 2 * numel(shape[:-1])  # digits and separators, brackets of every row
     run = budget.budget()
     if chars > run.limits.print_chars:
         raise GradtraceError("limit", "print_too_long", {"size": chars, "limit": run.limits.print_chars})

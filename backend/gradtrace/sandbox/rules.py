@@ -104,6 +104,7 @@ IMPORTABLE: dict[str, str] = {
     "math": "math",
     "random": "random",
     "collections": "collections",
+    "itertools": "itertools",
     "torch.autograd": "autograd",
     "torch.autograd.functional": "autograd_functional",
     "torch.utils": "utils",

@@ -69,6 +69,9 @@ def _name(node: ast.AST, bound: frozenset[str]) -> GradtraceError | None:
     return None
 
 
+RUN_SCOPED_SETTERS = frozenset({"set_grad_enabled", "set_printoptions"})  # restored when the run ends
+
+
 def attribute_refusal(attr: str) -> GradtraceError | None:
     """A better message for attribute names that are refused on every object.
 
@@ -80,7 +83,7 @@ def attribute_refusal(attr: str) -> GradtraceError | None:
         return _not_allowed("compile_not_allowed")
     if attr in FILE_ATTRS:
         return _not_allowed("file_access_not_allowed", name=attr)
-    if (attr.startswith("set_") and attr != "set_grad_enabled") or attr == "use_deterministic_algorithms":
+    if (attr.startswith("set_") and attr not in RUN_SCOPED_SETTERS) or attr == "use_deterministic_algorithms":
         return _not_allowed("global_state_not_allowed", name=attr)
     return None
 

@@ -42,14 +42,15 @@ export function fitScale(box, size, margin) {
 
 /**
  * Where the camera goes for a step.
- * @param {{all: object, neighbourhood: object|null, size: {w:number,h:number}, levels: {full:number},
+ * @param {{all: object, neighbourhood: object|null, size: {w:number,h:number}, levels: {full:number, dots:number},
  *          opening: boolean, margin: number}} input
  * @returns {{box: object, minScale: number, maxScale: number, whole: boolean}}
  */
 export function frameFor({ all, neighbourhood, size, levels, opening, margin }) {
   const wholeScale = fitScale(all, size, margin);
-  // The whole graph: when it is readable in full, and always for the opening overview.
-  if (wholeScale >= levels.full || opening || !neighbourhood) {
+  // The whole graph: when it is readable in full, and for the opening overview while its
+  // names can still be read (a graph of thousands opens on its first step instead).
+  if (wholeScale >= levels.full || (opening && wholeScale >= levels.dots) || !neighbourhood) {
     return { box: all, minScale: 0, maxScale: MAX_SCALE, whole: true };
   }
   // Readable, and not much closer: a steady zoom from step to step is easier to follow.

@@ -9,6 +9,8 @@ const CELL_H = 26;
 const HEAT_W = 132;
 const HEAT_H = 88;
 const HEAT_STRIP_H = 28;
+/** The colour scale under a heatmap: a bar from −limit (blue) through 0 (white) to +limit (vermillion). */
+const SCALE_H = 14;
 const CHAR = 0.6; // average glyph width per font size unit (sizing boxes: generous)
 /** A name's measured width per font unit in the UI font (bold, mostly lower case): how far a label may grow. */
 const FIT_CHAR = 0.55;
@@ -68,7 +70,7 @@ function blockSize(shape) {
   switch (shape.type) {
     case 'scalar': return { w: textWidth(shape.text, FONT.value), h: 30 };
     case 'table': return { w: shape.texts[0].length * shape.cellW, h: shape.texts.length * CELL_H + 4 };
-    case 'heatmap': return { w: Math.max(HEAT_W, textWidth(shape.caption, FONT.small)), h: (shape.strip ? HEAT_STRIP_H : HEAT_H) + 22 };
+    case 'heatmap': return { w: Math.max(HEAT_W, textWidth(shape.caption, FONT.small)), h: (shape.strip ? HEAT_STRIP_H : HEAT_H) + SCALE_H + 22 };
     case 'stats': return { w: Math.max(...shape.lines.map((line) => textWidth(line, FONT.small))), h: 22 * shape.lines.length };
     default: return { w: 0, h: 0 };
   }
@@ -212,8 +214,21 @@ function heatmapMarkup(shape, cls) {
     });
   });
   out += `<rect class="heat-frame" width="${HEAT_W}" height="${height}"/>`;
-  out += `<text class="t-small t-${cls}" y="${height + 17}">${esc(shape.caption)}</text>`;
+  out += scaleMarkup(height + 4);
+  out += `<text class="t-small t-${cls}" y="${height + SCALE_H + 17}">${esc(shape.caption)}</text>`;
   return out;
+}
+
+/** The heatmap's colour scale: − and + at the ends of the diverging bar (the caption gives ±limit). */
+function scaleMarkup(y) {
+  return `<text class="t-scale" x="0" y="${y + 10}">−</text>`
+    + `<rect class="heat-scale" x="14" y="${y + 1}" width="${HEAT_W - 28}" height="8" fill="url(#heat-scale)"/>`
+    + `<text class="t-scale" x="${HEAT_W}" y="${y + 10}" text-anchor="end">+</text>`;
+}
+
+/** Stops of the diverging colour scale, for a <linearGradient>. */
+export function scaleStops() {
+  return [-1, -0.5, 0, 0.5, 1].map((v) => `<stop offset="${(v + 1) * 50}%" stop-color="${divergingColour(v)}"/>`).join('');
 }
 
 function statsMarkup(shape, cls) {
@@ -238,7 +253,8 @@ export function opBox(op, label) {
 }
 
 export function opMarkup(op, box, label, compact = false) {
-  if (compact) return `<rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`;
+  // Big graphs: the label comes from the viewport layer; zoomed out, the dot names itself on hover.
+  if (compact) return `<title>${esc(label)}</title><rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`;
   const tip = op.op + (op.module ? ` · ${op.module}` : '');
   return `<title>${esc(tip)}</title><rect class="box" width="${box.width}" height="${box.height}" rx="${box.height / 2}"/>`
     + `<text class="t-op" x="${box.width / 2}" y="${box.height / 2}" text-anchor="middle" dominant-baseline="central" style="--fit:${box.fits.full};--fit-name:${box.fits.name}">${esc(label)}</text>`;

@@ -4,7 +4,7 @@ import { isAccumulate, tensorName } from '../graph/model.js';
 import { createCamera } from './camera.js';
 import { frameFor, levelAt, zoomLevels } from './framing.js';
 import { edgePath, midpoint } from './paths.js';
-import { esc, gradBlockMarkup, groupBox, groupMarkup, opBox, opMarkup, tensorBox, tensorMarkup } from './nodeContent.js';
+import { esc, gradBlockMarkup, groupBox, groupMarkup, opBox, opMarkup, scaleStops, tensorBox, tensorMarkup } from './nodeContent.js';
 import { createViewportLabels } from './viewportLabels.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -57,6 +57,8 @@ export function measureView(view, index) {
 
 /** Label sizes a reader should get on screen (px): at a desk, and across a classroom. */
 export const READABLE_PX = { normal: 14, presenter: 20 };
+/** The least scale a big graph's step is framed at (labels 17.6 px; fewer nodes to redraw per frame). */
+const COMPACT_FRAME_SCALE = 0.8;
 /** Room left around what the camera frames, in px. */
 const FRAME_MARGIN = 16;
 
@@ -85,6 +87,7 @@ export function createSvgRenderer(container, handlers) {
   const readablePx = () => handlers.readablePx?.() ?? READABLE_PX.normal;
   let levels = { full: 0, dots: 0 };
   let compactScene = false;
+  let lastWant = null;
   const camera = createCamera(svg, viewport, { onChange: showLevel });
 
   /** What nodes show at this zoom, by the size their labels get on screen. */
@@ -93,7 +96,10 @@ export function createSvgRenderer(container, handlers) {
     svg.classList.toggle('lod-names', level === 'names');
     svg.classList.toggle('lod-dots', level === 'dots');
     svg.classList.toggle('lod-far', compactScene && view.k < LOD_SCALE);
-    svg.style.setProperty('--want', (readablePx() / Math.max(view.k, 1e-3)).toFixed(1));
+    // Names grow to the readable size (graphs drawn in full only: a big graph's labels are the
+    // viewport layer's, and restyling thousands of nodes on every camera frame would cost fps).
+    const want = compactScene ? '' : (readablePx() / Math.max(view.k, 1e-3)).toFixed(1);
+    if (want !== lastWant) svg.style.setProperty('--want', (lastWant = want) || '0');
     viewportLabels.update(view);
   }
   /** @type {{view:object, layout:object, nodeEls:Map<string,Element>, edgeEls:Map<string,Element>, labelEls:Map<string,Element>}|null} */
@@ -142,6 +148,8 @@ export function createSvgRenderer(container, handlers) {
   function follow(focusIds, { animate = false, opening = false } = {}) {
     if (!scene || camera.userMoved) return;
     levels = zoomLevels(scene.fits, readablePx());
+    // A big graph is framed a little closer: each camera frame redraws what is on screen.
+    if (compactScene) levels.full = Math.max(levels.full, COMPACT_FRAME_SCALE);
     const all = bounds();
     if (!all) return;
     const near = focusIds.length ? bounds(neighbourhood(focusIds)) : null;
@@ -229,7 +237,8 @@ function byData(root, selector, key) {
 
 function defsMarkup() {
   const arrow = (id) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="14" markerHeight="14" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker>`;
-  return `<defs>${arrow('arrow')}${arrow('arrow-active')}${arrow('arrow-cut')}</defs>`;
+  const scale = `<linearGradient id="heat-scale">${scaleStops()}</linearGradient>`;
+  return `<defs>${arrow('arrow')}${arrow('arrow-active')}${arrow('arrow-cut')}${scale}</defs>`;
 }
 
 function edgesMarkup(view, layout) {

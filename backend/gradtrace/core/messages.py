@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gradtrace.core.python_texts import python_text
+
 # Keys: "en", "ko" (the message) and optionally "hint_en", "hint_ko".
 Entry = dict[str, str]
 
@@ -58,6 +60,8 @@ def render_message(code: str, params: dict[str, Any], lang: str, detail: str | N
     if entry is None:
         return _short(detail or code, 2000)
     template = entry.get(_lang(lang)) or entry.get("en") or code
+    if "reason" in params and isinstance(params["reason"], str):  # Python's own words, e.g. a SyntaxError's
+        params = {**params, "reason": python_text(params["reason"], _lang(lang))}
     return _fill(template, params)
 
 

@@ -400,6 +400,25 @@ torch.set_printoptions(profile="default")
 print(x)
 """
 
+CHECKPOINT = """
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+torch.manual_seed(0)
+block = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+x = torch.ones(2, 3, requires_grad=True)
+
+def run_block(t):
+    return block(t) * 2
+
+y = checkpoint(run_block, x, use_reentrant=False)
+z = torch.utils.checkpoint.checkpoint(block, x, use_reentrant=True)
+loss = y.sum() + z.sum()
+loss.backward()
+print(x.grad, block[0].weight.grad)
+"""
+
 CASES: list[tuple[str, str, str]] = [
     (
         "notes_my_model",
@@ -444,5 +463,10 @@ CASES: list[tuple[str, str, str]] = [
         "deeplizard RunBuilder (itertools.product over hyper-parameters), itertools docs recipes, "
         "torch.set_printoptions as tutorials use it",
         ITERTOOLS_AND_PRINTOPTIONS,
+    ),
+    (
+        "activation_checkpoint",
+        "pytorch.org docs torch.utils.checkpoint: checkpoint(function, *args, use_reentrant=...) both ways",
+        CHECKPOINT,
     ),
 ]

@@ -55,7 +55,9 @@ def test_runs_as_plain_python(name: str, source: str, code: str) -> None:
                 assert same_tensor(value.grad, expected.grad), variable
 
 
-GRAPH_CASES = ["notes_my_model", "notes_def_derivative", "tutorial_custom_relu", "dataset_subclass"]
+GRAPH_CASES = [
+    "notes_my_model", "notes_def_derivative", "tutorial_custom_relu", "dataset_subclass", "activation_checkpoint"
+]  # fmt: skip
 
 
 def _walk(out: torch.Tensor) -> list[str]:

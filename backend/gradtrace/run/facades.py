@@ -385,7 +385,7 @@ def _language_facades() -> dict[str, Facade]:
         "random": lang.RANDOM, "collections": lang.COLLECTIONS, "typing": lang.TYPING,
         "autograd": lang.AUTOGRAD, "autograd_functional": lang.FUNCTIONAL,
         "utils": lang.UTILS, "data": lang.DATA, "matplotlib": lang.MATPLOTLIB, "plt": lang.PLT,
-        "itertools": ITERTOOLS,
+        "itertools": ITERTOOLS, "checkpoint": lang.CHECKPOINT,
     }  # fmt: skip
 
 

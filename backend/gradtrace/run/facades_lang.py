@@ -440,5 +440,31 @@ TYPING = _typing_facade()
 AUTOGRAD = _autograd_facade()
 DATA = _data_facade()
 PLT = _plt_facade()
-UTILS = Facade("torch.utils", {"data": DATA})
+def _checkpoint(
+    function: Any, *args: Any, use_reentrant: bool | None = None, preserve_rng_state: bool = True
+) -> Any:
+    """``torch.utils.checkpoint.checkpoint(f, x)``: ``f`` runs in the interpreter, and again during
+    backward (torch recomputes it instead of keeping its activations): both runs are charged."""
+    import torch.utils.checkpoint as torch_checkpoint
+
+    reentrant = True if use_reentrant is None else bool(use_reentrant)
+    # No early stop: torch would end the recomputation by raising through the program's frames.
+    with torch_checkpoint.set_checkpoint_early_stop(False):
+        return torch_checkpoint.checkpoint(
+            _host_callable(function, 1), *args, use_reentrant=reentrant, preserve_rng_state=preserve_rng_state
+        )
+
+
+CHECKPOINT = Facade(
+    "torch.utils.checkpoint",
+    {
+        "checkpoint": Func(
+            "torch.utils.checkpoint.checkpoint",
+            _checkpoint,
+            kwargs=frozenset({"use_reentrant", "preserve_rng_state"}),
+            accepts="any",
+        )
+    },
+)
+UTILS = Facade("torch.utils", {"data": DATA, "checkpoint": CHECKPOINT})
 MATPLOTLIB = Facade("matplotlib", {"pyplot": PLT})

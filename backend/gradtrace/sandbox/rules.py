@@ -108,6 +108,7 @@ IMPORTABLE: dict[str, str] = {
     "torch.autograd": "autograd",
     "torch.autograd.functional": "autograd_functional",
     "torch.utils": "utils",
+    "torch.utils.checkpoint": "checkpoint",
     "torch.utils.data": "data",
     "matplotlib": "matplotlib",
     "matplotlib.pyplot": "plt",

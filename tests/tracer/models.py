@@ -46,20 +46,28 @@ class BasicBlock(nn.Module):
         return self.relu(out)
 
 
-class ResNet18(nn.Module):
-    """torchvision's ``resnet18`` layout; ``width`` 64 is the real one."""
+def _stage(inplanes: int, planes: int, stride: int, blocks: int) -> nn.Sequential:
+    rest = [BasicBlock(planes, planes) for _ in range(blocks - 1)]
+    return nn.Sequential(BasicBlock(inplanes, planes, stride), *rest)
 
-    def __init__(self, width: int = 64, num_classes: int = 1000) -> None:
+
+class ResNet18(nn.Module):
+    """torchvision's ``resnet18`` layout; ``width`` 64 is the real one, ``layers`` (3, 4, 6, 3)
+    makes it a ResNet-34."""
+
+    def __init__(
+        self, width: int = 64, num_classes: int = 1000, layers: tuple[int, ...] = (2, 2, 2, 2)
+    ) -> None:
         super().__init__()
         w = width
         self.conv1 = nn.Conv2d(3, w, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(w)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.layer1 = nn.Sequential(BasicBlock(w, w), BasicBlock(w, w))
-        self.layer2 = nn.Sequential(BasicBlock(w, 2 * w, 2), BasicBlock(2 * w, 2 * w))
-        self.layer3 = nn.Sequential(BasicBlock(2 * w, 4 * w, 2), BasicBlock(4 * w, 4 * w))
-        self.layer4 = nn.Sequential(BasicBlock(4 * w, 8 * w, 2), BasicBlock(8 * w, 8 * w))
+        self.layer1 = _stage(w, w, 1, layers[0])
+        self.layer2 = _stage(w, 2 * w, 2, layers[1])
+        self.layer3 = _stage(2 * w, 4 * w, 2, layers[2])
+        self.layer4 = _stage(4 * w, 8 * w, 2, layers[3])
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(8 * w, num_classes)
 

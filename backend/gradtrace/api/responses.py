@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+from functools import cache
 from typing import Any
 
 import orjson
@@ -32,3 +34,17 @@ def result_response(request: Request, result: Result, filename: str | None = Non
         body = result.gzipped()
         headers["Content-Encoding"] = "gzip"
     return Response(body, status_code=result.status, media_type=result.media_type, headers=headers)
+
+
+@cache
+def _gzipped(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def fixed_response(request: Request, body: bytes) -> Response:
+    """A JSON body that never changes while the server runs (examples, schema): compressed
+    once, instead of on the event loop for every request."""
+    if len(body) < GZIP_MIN or "gzip" not in request.headers.get("accept-encoding", ""):
+        return Response(body, media_type="application/json", headers={"Vary": "Accept-Encoding"})
+    return Response(_gzipped(body), media_type="application/json",
+                    headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})

@@ -12,7 +12,7 @@ from gradtrace import __version__
 from gradtrace.api.errors import RateLimited, error_dict
 from gradtrace.api.lang import pick_lang
 from gradtrace.api.models import GraphRequest
-from gradtrace.api.responses import json_response, result_response
+from gradtrace.api.responses import fixed_response, json_response, result_response
 from gradtrace.core.errors import GradtraceError
 from gradtrace.service import GraphService, Job, Overloaded, RateLimiter, Result, Settings, WorkerPool
 from gradtrace.service.formats import FORMATS
@@ -58,15 +58,15 @@ async def devices(request: Request) -> Response:
 
 
 @router.get("/examples")
-async def examples() -> Response:
+async def examples(request: Request) -> Response:
     """The curriculum examples: titles and notes in English and Korean, the program, its device."""
-    return Response(_examples_body(), media_type="application/json")
+    return fixed_response(request, _examples_body())
 
 
 @router.get("/schema")
-async def schema() -> Response:
+async def schema(request: Request) -> Response:
     """The JSON Schema of the graph that /api/graph returns."""
-    return Response(_schema_body(), media_type="application/json")
+    return fixed_response(request, _schema_body())
 
 
 @router.get("/health")

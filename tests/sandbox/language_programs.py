@@ -419,6 +419,35 @@ loss.backward()
 print(x.grad, block[0].weight.grad)
 """
 
+BACKWARD_HOOKS = """
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
+seen = []
+
+def show_grads(module, grad_input, grad_output):
+    seen.append((type(module).__name__, tuple(grad_output[0].shape)))
+
+def halve(module, grad_output):
+    return (grad_output[0] * 0.5,)
+
+def accumulated(p):
+    seen.append(tuple(p.grad.shape))
+
+h1 = model[0].register_full_backward_hook(show_grads)
+h2 = model[2].register_full_backward_pre_hook(halve)
+h3 = model[0].weight.register_post_accumulate_grad_hook(accumulated)
+x = torch.ones(4, 3)
+loss = model(x).sum()
+loss.backward()
+h1.remove()
+h2.remove()
+h3.remove()
+print(seen, model[0].weight.grad)
+"""
+
 CASES: list[tuple[str, str, str]] = [
     (
         "notes_my_model",
@@ -468,5 +497,11 @@ CASES: list[tuple[str, str, str]] = [
         "activation_checkpoint",
         "pytorch.org docs torch.utils.checkpoint: checkpoint(function, *args, use_reentrant=...) both ways",
         CHECKPOINT,
+    ),
+    (
+        "module_backward_hooks",
+        "pytorch.org docs nn.Module.register_full_backward_hook / _pre_hook (gradient rescaling), "
+        "Tensor.register_post_accumulate_grad_hook",
+        BACKWARD_HOOKS,
     ),
 ]

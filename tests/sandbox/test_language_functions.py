@@ -56,7 +56,8 @@ def test_runs_as_plain_python(name: str, source: str, code: str) -> None:
 
 
 GRAPH_CASES = [
-    "notes_my_model", "notes_def_derivative", "tutorial_custom_relu", "dataset_subclass", "activation_checkpoint"
+    "notes_my_model", "notes_def_derivative", "tutorial_custom_relu", "dataset_subclass",
+    "activation_checkpoint",
 ]  # fmt: skip
 
 

@@ -162,8 +162,10 @@ def _append(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
 
 # Their handlers check the callable they get is the program's own (or a dtype for `type`).
 CALLBACK_METHODS = frozenset(
-    {"register_hook", "register_forward_hook", "register_forward_pre_hook", "step", "apply", "type", "astype"}
-)
+    {"register_hook", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+     "register_full_backward_pre_hook", "register_post_accumulate_grad_hook", "step", "apply", "type",
+     "astype"}
+)  # fmt: skip
 
 
 def _hook(name: str) -> Handler:
@@ -284,6 +286,7 @@ METHODS: dict[str, dict[str, Handler]] = {
         cpu=_plain("cpu"),
         backward=_backward,
         register_hook=_hook("register_hook"),
+        register_post_accumulate_grad_hook=_hook("register_post_accumulate_grad_hook"),
     )),
     "size": _table("numel"),
     "dtype": {},
@@ -298,6 +301,8 @@ METHODS: dict[str, dict[str, Handler]] = {
         children=_children,
         register_forward_hook=_hook("register_forward_hook"),
         register_forward_pre_hook=_hook("register_forward_pre_hook"),
+        register_full_backward_hook=_hook("register_full_backward_hook"),
+        register_full_backward_pre_hook=_hook("register_full_backward_pre_hook"),
         apply=_hook("apply"),
         to=_to,
         cuda=_cuda,

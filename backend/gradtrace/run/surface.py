@@ -45,8 +45,7 @@ _RULES: dict[str, tuple[str, ...]] = {
         r"^module_load$",
     ),
     "runs a callback torch holds": (
-        r"^(apply_|map_|map2_|register_full_backward_hook|register_backward_hook)$",
-        r"^register_post_accumulate_grad_hook$",
+        r"^(apply_|map_|map2_|register_backward_hook)$",
     ),
     "layouts that are not supported": (r"^(to_mkldnn|to_padded_tensor|nested_)",),
     "global random state, callbacks or files": (

@@ -84,7 +84,7 @@ FILE_ATTRS: frozenset[str] = frozenset(
     {"save", "load", "from_file", "tofile", "tobytes", "fromfile", "hub", "ops", "jit",
      "classes", "distributed", "backends", "storage", "untyped_storage", "library", "multiprocessing",
      "open", "system", "popen", "dump", "dumps", "loadtxt", "savetxt", "memmap", "ctypes",
-     "register_full_backward_hook", "register_backward_hook", "apply_", "map_", "map2_",
+     "register_backward_hook", "apply_", "map_", "map2_",
      "share_memory_", "pin_memory", "format_map"}
 )  # fmt: skip
 COMPILE_ATTRS: frozenset[str] = frozenset({"compile"})

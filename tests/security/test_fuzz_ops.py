@@ -27,7 +27,7 @@ from gradtrace.run.surface import tensor_methods, torch_functions
 
 LIMITS = DEFAULT_LIMITS.with_overrides(wall_seconds=3.0)
 FUZZ = settings(
-    max_examples=int(os.environ.get("GRADTRACE_FUZZ_OPS", "400")),
+    max_examples=int(os.environ.get("GRADTRACE_FUZZ_OPS", "150")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -448,6 +448,26 @@ h3.remove()
 print(seen, model[0].weight.grad)
 """
 
+NAMEDTUPLE = """
+from collections import namedtuple
+import torch
+
+Point = namedtuple("Point", ["x", "y"])
+Run = namedtuple("Run", "lr batch_size", defaults=[10])
+p = Point(1, y=2)
+r = Run(0.1)
+a, b = p
+print(p, p.x, p[1], len(p), p == (1, 2), a + b, isinstance(p, Point), isinstance(p, tuple))
+print(p._asdict(), p._replace(x=5), Point._fields, Point._make([3, 4]), r, r.batch_size)
+runs = [Run(lr, bs) for lr in [0.1, 0.01] for bs in [8, 16]]
+print(sorted(runs, key=lambda run: run.batch_size)[0])
+pair = Point(torch.ones(2, requires_grad=True), 3.0)
+loss = (pair.x * pair.y).sum()
+loss.backward()
+w = pair.x
+print(w.grad)
+"""
+
 CASES: list[tuple[str, str, str]] = [
     (
         "notes_my_model",
@@ -503,5 +523,10 @@ CASES: list[tuple[str, str, str]] = [
         "pytorch.org docs nn.Module.register_full_backward_hook / _pre_hook (gradient rescaling), "
         "Tensor.register_post_accumulate_grad_hook",
         BACKWARD_HOOKS,
+    ),
+    (
+        "namedtuple",
+        "docs.python.org collections.namedtuple examples; deeplizard RunBuilder's Run namedtuple",
+        NAMEDTUPLE,
     ),
 ]

@@ -19,6 +19,7 @@ from gradtrace.run import budget, dispatch, operators
 from gradtrace.run.classes import EXCEPTION_BASES, class_info, info_of
 from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.iterators import ListIterator
+from gradtrace.run.namedtuples import is_namedtuple_class
 from gradtrace.run.values import AnyKeywords, Facade, Func, Method, is_registered
 from gradtrace.sandbox import check_int_bits, check_sequence
 from gradtrace.sandbox.rules import FORMAT_SPEC
@@ -77,7 +78,7 @@ def as_class(spec: Any) -> type | tuple[type, ...]:
     """What ``isinstance``'s second argument names, as real classes (by identity, never by asking)."""
     if isinstance(spec, tuple):
         return tuple(c for item in spec for c in _flat(as_class(item)))
-    if class_info(spec) is not None:
+    if class_info(spec) is not None or is_namedtuple_class(spec):
         return spec
     if isinstance(spec, Func) and isinstance(spec.cls, type):
         return spec.cls

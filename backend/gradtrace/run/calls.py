@@ -23,6 +23,7 @@ from gradtrace.run.functions import PROGRAM_CALLABLES
 from gradtrace.run.guards import check_conv
 from gradtrace.run.methods import CALLBACK_METHODS, METHODS, OPEN_KEYWORDS
 from gradtrace.run.modules import preflight_call
+from gradtrace.run.namedtuples import TupleMethod, is_namedtuple_class
 from gradtrace.run.objects import FunctionApply, HostClassInit
 from gradtrace.run.shapes import charge, check_shape, numel, size_of
 from gradtrace.run.values import AnyKeywords, Facade, Func, Method, is_registered, words
@@ -51,7 +52,7 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 _OPEN = AnyKeywords()
-_PROGRAM_OWNED = (*PROGRAM_CALLABLES, HostInit, HostClassInit, FunctionApply)
+_PROGRAM_OWNED = (*PROGRAM_CALLABLES, HostInit, HostClassInit, FunctionApply, TupleMethod)
 
 
 def _dispatch(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -66,6 +67,9 @@ def _dispatch(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         return callee(*args, **kwargs)  # type: ignore[operator]  # re-enters the interpreter
     if isinstance(callee, nn.Module) and kind in MODULE_TYPES:
         return call_module(callee, args, kwargs)
+    if is_namedtuple_class(callee):
+        assert isinstance(callee, type)
+        return callee(*args, **kwargs)  # a tuple of the program's values, nothing runs
     return _call_program_object(callee, args, kwargs)
 
 

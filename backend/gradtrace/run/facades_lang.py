@@ -21,6 +21,7 @@ from gradtrace.core.errors import GradtraceError
 from gradtrace.run import budget, dispatch
 from gradtrace.run.backward import charge_backward
 from gradtrace.run.indexing import get_item
+from gradtrace.run.namedtuples import namedtuple
 from gradtrace.run.objects import DefaultDict
 from gradtrace.run.shapes import charge
 from gradtrace.run.values import INERT_CALL, Facade, Func, words
@@ -105,6 +106,9 @@ def _collections_facade() -> Facade:
             ),
             "defaultdict": Func(
                 "collections.defaultdict", _default_dict, kwargs=frozenset(), accepts="any", cls=DefaultDict
+            ),
+            "namedtuple": Func(
+                "collections.namedtuple", namedtuple, kwargs=frozenset({"defaults"}), accepts="any"
             ),
         },
     )

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from gradtrace.core.errors import GradtraceError
-from gradtrace.run import budget
+from gradtrace.run import budget, namedtuples
 from gradtrace.run.classes import (
     EXCEPTION_BASES,
     ClassInfo,
@@ -93,6 +93,8 @@ def program_attribute(value: object, name: str) -> Any:
         return _host_init(value)
     if isinstance(value, Inert) and not name.startswith("_"):
         return INERT_CALL
+    if namedtuples.is_namedtuple(value) or namedtuples.is_namedtuple_class(value):
+        return namedtuples.attribute(value, name)
     if isinstance(value, torch.autograd.function.FunctionCtx) and _own(value, name):
         return vars(value)[name]
     return MISSING

@@ -8,12 +8,17 @@ level, each sending the examples round-robin.
     .venv/bin/python bench/bench_load.py                 # 1, 10, 50 clients, 5 s each
     .venv/bin/python bench/bench_load.py --levels 50 --seconds 10
     .venv/bin/python bench/bench_load.py --fresh         # every request a new program run
+    .venv/bin/python bench/bench_load.py --fresh --against 19050f2~1 --levels 10 --rounds 3
 
 Repeats are answered from the server's result cache: that is the classroom case
 (a class opening the same examples), and the figure the target is set for:
 >= 300 requests/s and p99 < 100 ms at 50 clients on a 2-core machine. ``--fresh``
 gives every request its own seed, so each one runs in a worker: the figure for
 programs nobody has sent before.
+
+``--against REV`` starts a second server from a git worktree of ``REV`` (same ``.venv``) and
+runs the levels on both in turns, ``--rounds`` times, so a slow spell of a shared machine
+falls on both; it prints each round and the median ratio of requests per second.
 
 The client is ``load_client.py`` (raw asyncio streams, about 0.1 ms of CPU per
 request) because the server and the client share this machine's cores; it prints
@@ -29,6 +34,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -88,9 +94,12 @@ def _descendants(pid: int) -> list[int]:
 
 
 @contextmanager
-def local_server(workers: int, *flags: str) -> Iterator[tuple[str, int]]:
+def local_server(workers: int, *flags: str, tree: Path = ROOT) -> Iterator[tuple[str, int]]:
     cmd = [sys.executable, "-m", "gradtrace", "serve", "--port", "0", "--workers", str(workers), *flags]
-    proc = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "PYTHONPATH": str(tree / "backend")}
+    proc = subprocess.Popen(
+        cmd, cwd=tree, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     try:
         assert proc.stdout is not None
         match = re.search(r"(http://127\.0\.0\.1:\d+/)", proc.stdout.readline())
@@ -190,8 +199,13 @@ def main() -> int:
     parser.add_argument("--levels", default="1,10,50", help="concurrent clients, comma-separated")
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each level")
     parser.add_argument("--fresh", action="store_true", help="a new seed per request: no cache hits")
+    parser.add_argument("--against", help="a git revision to compare with, in turns (e.g. a tag)")
+    parser.add_argument("--rounds", type=int, default=3, help="turns with --against")
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
+    if args.against:
+        compare(args, levels)
+        return 0
     if args.url and urlparse(args.url).hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise SystemExit("bench_load only drives a server on this machine (127.0.0.1)")
     if args.url:
@@ -203,6 +217,39 @@ def main() -> int:
             rows = _run_loop(run(url, levels, args.seconds, pid, args.fresh))
     report(rows, args.fresh)
     return 0
+
+
+@contextmanager
+def worktree(revision: str) -> Iterator[Path]:
+    """A checkout of ``revision`` beside this one, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="gradtrace-rev-"))
+    git = ["git", "-C", str(ROOT)]
+    add = [*git, "worktree", "add", "--detach", str(path), revision]
+    subprocess.run(add, check=True, capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=False, capture_output=True)
+
+
+def compare(args: argparse.Namespace, levels: list[int]) -> None:
+    """This tree against ``--against``, level by level, in turns."""
+    ratios: dict[int, list[float]] = {n: [] for n in levels}
+    with worktree(args.against) as other, local_server(args.workers) as (url, pid), local_server(
+        args.workers, tree=other
+    ) as (other_url, other_pid):
+        wait_healthy(url)
+        wait_healthy(other_url)
+        for turn in range(args.rounds):
+            now = _run_loop(run(url, levels, args.seconds, pid, args.fresh))
+            then = _run_loop(run(other_url, levels, args.seconds, other_pid, args.fresh))
+            print(f"round {turn + 1}: this tree, then {args.against}")
+            report(now + then, args.fresh)
+            for a, b in zip(now, then, strict=True):
+                ratios[int(a["clients"])].append(a["rps"] / max(b["rps"], 1e-9))
+    for clients, values in ratios.items():
+        print(f"{clients} clients: this tree / {args.against} requests per second = "
+              f"{statistics.median(values):.2f} (median of {len(values)} rounds)")
 
 
 def _run_loop(coro: object) -> list[dict[str, float]]:

@@ -15,7 +15,7 @@ Targets, on ResNet-18 and the 12-layer Transformer:
   - capture / torchviz <= 1;
   - JSON bytes per autograd node < 1000 (on every model).
 
-    .venv/bin/python bench/bench_models.py [--repeat 5] [--only resnet18,transformer12] [--profile NAME]
+    .venv/bin/python bench/bench_models.py [--repeat 5] [--only resnet18,lstm] [--cpu] [--profile NAME]
 
 ``--profile NAME`` runs cProfile over capture + trace + JSON of that model and prints
 where the time goes.
@@ -27,6 +27,7 @@ import argparse
 import cProfile
 import pstats
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+import bench_tracer
 from bench_tracer import (
     Build,
     bare,
@@ -151,11 +153,14 @@ def _met(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cpu", action="store_true", help="time CPU seconds (for shared machines)")
     parser.add_argument("--only", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
     parser.add_argument(
         "--profile", choices=list(MODELS), help="cProfile capture + trace + JSON of one model"
     )
     args = parser.parse_args()
+    if args.cpu:
+        bench_tracer.CLOCK = time.process_time
     if args.profile:
         on_big_stack(profile, args.profile)
         return

@@ -101,7 +101,8 @@ def test_statistics_head_and_grid_match_plain_torch(
             cells = [[float(v) for v in row] for row in summary["grid"]["data"]]  # float("NaN") reads it back
             grid = torch.tensor(cells, dtype=torch.float64)
             pooled = torch.nn.functional.adaptive_avg_pool2d(t.double()[None, None], grid.shape)[0, 0]
-            torch.testing.assert_close(grid, pooled, rtol=tolerance, atol=tolerance, equal_nan=True)
+            cell = max(tolerance, 1e-3)  # cells only colour a heatmap: four significant digits
+            torch.testing.assert_close(grid, pooled, rtol=cell, atol=cell, equal_nan=True)
 
 
 def test_huge_tensors_are_summarized_from_a_strided_sample(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,3 +139,16 @@ def test_no_tensor_is_widened_to_float64_whole(monkeypatch: pytest.MonkeyPatch) 
     s.add(torch.randn(100, 100).t())
     s.flush(FULL)
     assert widened and max(widened) <= 16 * 16
+
+
+def test_views_of_the_same_memory_are_read_once_and_agree() -> None:
+    """A saved tensor unpacks as a new object over its value's memory: one summary's work."""
+    value = torch.randn(64, 128)
+    saved = value.view(64, 128)  # another object, same memory and layout
+    other = value.t().contiguous().t()  # same numbers, other memory
+    s = Summaries()
+    out = [s.add(value), s.add(saved), s.add(other)]
+    s.flush(FULL)
+    assert out[0] == out[1] and out[0] is not out[1]
+    assert out[2]["head"] == out[0]["head"]  # read on its own: sums in another order
+    assert out[2]["stats"]["mean"] == pytest.approx(out[0]["stats"]["mean"], rel=1e-5)

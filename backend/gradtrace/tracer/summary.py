@@ -143,7 +143,9 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group
     if not tensors or not _readable(tensors[0]):  # sparse, complex, meta: no data
         return
     if numel == 0:
-        empty = tensors[0].detach().cpu().tolist()  # [] or [[], []]: the shape, as lists
+        # [] or [[], []]: the shape, as lists; (2**24, 0) would be 16 million empty lists
+        rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
+        empty = tensors[0].detach().cpu().tolist() if rows <= detail.cap else None
         for summary in summaries:
             summary["data"] = empty
         return
@@ -156,10 +158,35 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group
         flat = torch.stack(tensors).reshape(len(tensors), numel)
         _fill_large([flat], flat, numel, flat[:, : detail.head], _row_moments(flat), shape, summaries, detail)
         return
+    tensors, copies = _distinct(tensors, summaries)
+    summaries = summaries[: len(tensors)]
     sources = [_sample(t) for t in tensors] if numel > SAMPLE_ABOVE else tensors
     heads = torch.stack([_head(t, detail.head) for t in tensors])
     moments = torch.stack([_moments(x) for x in sources])
     _fill_large(tensors, sources, sources[0].numel(), heads, moments, shape, summaries, detail)
+    for copy, original in copies:
+        copy.update(original)
+
+
+def _distinct(tensors: list[torch.Tensor], summaries: list[Summary]) -> tuple[list[torch.Tensor], Any]:
+    """Tensors that are views of the same memory in the same layout (a saved tensor and the
+    value it was saved from) hold the same numbers: read them once. Returns the distinct
+    tensors (their summaries reordered first, in place) and (copy, original) summary pairs."""
+    first: dict[tuple[int, tuple[int, ...]], int] = {}
+    distinct: list[torch.Tensor] = []
+    kept: list[Summary] = []
+    copies: list[tuple[Summary, Summary]] = []
+    for t, summary in zip(tensors, summaries, strict=True):
+        key = (t.data_ptr(), t.stride())
+        at = first.get(key)
+        if at is None:
+            first[key] = len(distinct)
+            distinct.append(t)
+            kept.append(summary)
+        else:
+            copies.append((summary, kept[at]))
+    summaries[:] = kept + [copy for copy, _original in copies]
+    return distinct, copies
 
 
 def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) -> torch.Tensor:
@@ -172,14 +199,14 @@ def _stack(tensors: list[torch.Tensor], shape: list[int], dtype: torch.dtype) ->
     return torch.stack(tensors)
 
 
-def _values(stacked: torch.Tensor, dtype: torch.dtype) -> list[Any]:
+def _values(stacked: torch.Tensor, dtype: torch.dtype, digits: int = 8) -> list[Any]:
     """A few values as JSON-ready lists (float64 and rounding here: never on a whole big tensor)."""
     if not stacked.is_floating_point():
         out: list[Any] = stacked.cpu().tolist()
         return out
     x = stacked.double().cpu()
-    if dtype != torch.float64:
-        x = rounded(x)
+    if dtype != torch.float64 or digits < 8:
+        x = rounded(x, digits)
     values = x.tolist()
     return values if bool(torch.isfinite(x).all()) else clean(values)
 
@@ -190,6 +217,7 @@ BATCH_NUMEL = 4096
 # Statistics of bigger tensors come from an evenly strided sample of about SAMPLE elements.
 SAMPLE_ABOVE = 1 << 22
 SAMPLE = 1 << 20
+GRID_DIGITS = 4
 
 
 def _fill_large(
@@ -225,11 +253,17 @@ def _fill_large(
 
 
 def _head(t: torch.Tensor, k: int) -> torch.Tensor:
-    """The first ``k`` elements in row-major order, without copying the rest."""
+    """The first ``k`` elements in row-major order, without copying the rest: a view of the
+    first index of the leading dimensions, flattened over the few trailing ones that hold
+    ``k`` elements (indexing ``unravel_index`` positions costs fifty times more)."""
     k = min(k, t.numel())
     if t.is_contiguous():
         return t.view(-1)[:k]
-    return t[torch.unravel_index(torch.arange(k, device=t.device), t.shape)]
+    inner, split = 1, t.dim()
+    while split > 0 and inner < k:
+        split -= 1
+        inner *= t.shape[split]
+    return t[(0,) * split].reshape(-1)[:k]
 
 
 def _sample(t: torch.Tensor) -> torch.Tensor:
@@ -259,8 +293,9 @@ def _moments(x: torch.Tensor) -> torch.Tensor:
     (``var_mean`` and ``aminmax`` are ten to fifty times slower on CPU), no copy."""
     x = _numeric(x)
     acc = _accumulator(x.dtype)
+    lo, hi = torch.aminmax(x) if x.is_contiguous() else (x.amin(), x.amax())  # strided: two are faster
     sumsq = torch.linalg.vector_norm(x, dtype=acc).square()
-    return torch.stack([x.amin().to(acc), x.amax().to(acc), x.sum(dtype=acc), sumsq])
+    return torch.stack([lo.to(acc), hi.to(acc), x.sum(dtype=acc), sumsq])
 
 
 def _row_moments(x: torch.Tensor) -> torch.Tensor:
@@ -329,4 +364,5 @@ def _grids(x: torch.Tensor, shape: list[int], size: int) -> list[dict[str, Any]]
     """Mean of each block of each 2-D tensor (``x``: n × 1 × rows × cols), at most ``size`` × ``size``."""
     rows, cols = min(size, shape[0]), min(size, shape[1])
     pooled = torch.nn.functional.adaptive_avg_pool2d(x, (rows, cols))[:, 0]
-    return [{"rows": rows, "cols": cols, "data": d} for d in _values(pooled, torch.float32)]
+    # Cells only colour a heatmap: four digits are more than its colours can show.
+    return [{"rows": rows, "cols": cols, "data": d} for d in _values(pooled, torch.float32, GRID_DIGITS)]

@@ -56,7 +56,8 @@ const editor = createEditor($('editor'), {
 const renderer = createSvgRenderer($('graph-view'), {
   onSelect: selectNode,
   onHover: hoverNode,
-  readablePx: () => (getState().present ? READABLE_PX.presenter : READABLE_PX.normal),
+  // In presenter mode labels grow with the screen: a 4K projector's wall is no bigger than 1080p's.
+  readablePx: () => (getState().present ? READABLE_PX.presenter * Math.max(1, innerHeight / 1080) : READABLE_PX.normal),
 });
 const narration = createNarration($('narration'));
 const codeStrip = createCodeStrip($('code-strip'), { onJump: (step) => player.goTo(step, { animate: true }) });

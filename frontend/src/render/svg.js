@@ -88,6 +88,8 @@ export function createSvgRenderer(container, handlers) {
   let levels = { full: 0, dots: 0 };
   let compactScene = false;
   let lastWant = null;
+  /** The user pressed Fit: steps keep the whole graph in view. */
+  let wholePinned = false;
   const camera = createCamera(svg, viewport, { onChange: showLevel });
 
   /** What nodes show at this zoom, by the size their labels get on screen. */
@@ -127,6 +129,7 @@ export function createSvgRenderer(container, handlers) {
     scene.fits = view.nodes.map((node) => fitsOf(measured.boxes.get(node.id)));
     levels = zoomLevels(scene.fits, readablePx());
     camera.release();
+    wholePinned = false;
     showLevel(camera.get());
   }
 
@@ -147,6 +150,7 @@ export function createSvgRenderer(container, handlers) {
    */
   function follow(focusIds, { animate = false, opening = false } = {}) {
     if (!scene || camera.userMoved) return;
+    if (wholePinned) return fit();
     levels = zoomLevels(scene.fits, readablePx());
     // A big graph is framed a little closer: each camera frame redraws what is on screen.
     if (compactScene) levels.full = Math.max(levels.full, COMPACT_FRAME_SCALE);
@@ -158,9 +162,10 @@ export function createSvgRenderer(container, handlers) {
     showLevel(camera.get());
   }
 
-  /** Fit: the whole graph, and the camera follows the steps again. */
+  /** Fit: the whole graph, kept while stepping until the user zooms or pans (or a new graph). */
   function fit() {
     camera.release();
+    wholePinned = true;
     const all = bounds();
     if (all) camera.show(all, { margin: FRAME_MARGIN });
   }

@@ -5,7 +5,8 @@ Each case in ``hostile.json`` is ``{"name", "source", "type", "line"?, "limits"?
 - ``source`` is the program text, or a list of parts for inputs too large to keep
   literally: a part is a string or ``[string, count]`` (the string repeated).
 - ``type`` is the expected ``GradtraceError.type``, or a list of acceptable types
-  where refusing an API outright (``not_allowed``) is as right as bounding it (``limit``).
+  where refusing an API outright (``not_allowed``) is as right as bounding it (``limit``);
+  ``"ok"`` among them accepts a fast, small success (a graph reply under 1 MiB).
 - ``line`` (optional) is the line the error must point at.
 - ``limits`` (optional) lowers some limits for that case, to show each one is honoured.
 - ``traced`` (optional, true) runs the case as the service does, tracer and graph included:
@@ -45,7 +46,8 @@ from gradtrace.core import DEFAULT_LIMITS, GradtraceError
 
 HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = json.loads((HERE / "hostile.json").read_text("utf-8"))["cases"]
-TYPES = {"syntax", "not_allowed", "limit", "runtime"}
+TYPES = {"syntax", "not_allowed", "limit", "runtime", "ok"}  # ok: a fast, small success
+MAX_REPLY_BYTES = 1 << 20
 MAX_CPU_SECONDS = 1.0
 MAX_WALL_SECONDS = 3.0  # CPU time is the cost; wall time also counts the neighbours on a shared machine
 MAX_GROWTH = 200 * 2**20
@@ -176,6 +178,7 @@ def test_payloads_of_the_large_cases_are_large() -> None:
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> None:
+    from gradtrace.export import to_json_bytes
     from gradtrace.pipeline import trace_source
     from gradtrace.run import execute
     from gradtrace.sandbox import check
@@ -190,11 +193,12 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
     error: GradtraceError | None = None
     escaped: BaseException | None = None
     result = None
+    reply = b""
     with peak_rss() as memory:
         cpu, wall = time.process_time(), time.perf_counter()
         try:
             if case.get("traced"):
-                trace_source(source, limits=limits)
+                reply = to_json_bytes(trace_source(source, limits=limits))
             else:
                 program = check(source, limits)
                 result = execute(program, device="cpu", seed=0, limits=limits)
@@ -212,6 +216,21 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
         path.unlink(missing_ok=True)
 
     assert escaped is None, f"{type(escaped).__name__} escaped instead of GradtraceError: {escaped!r}"
+    if error is None and "ok" in expected_types(case):
+        assert len(reply) < MAX_REPLY_BYTES, f"a success, but its graph is {len(reply)} bytes"
+    else:
+        _check_refusal(case, error, result)
+    worst.ROWS.append((case["name"], cpu, wall, max(memory["growth"], maxrss_growth)))
+    assert cpu < MAX_CPU_SECONDS, f"refusal took {cpu:.2f} s of CPU"
+    assert wall < MAX_WALL_SECONDS, f"refusal took {wall:.2f} s"
+    assert memory["growth"] < MAX_GROWTH, f"resident memory grew by {memory['growth'] / 2**20:.0f} MiB"
+    assert maxrss_growth < MAX_GROWTH, f"peak memory grew by {maxrss_growth / 2**20:.0f} MiB"
+    assert not written, f"files written: {written}"
+    assert state_after == state_before, "global torch state changed"
+    assert "pwned" not in out + err, "the program reached a real process or stream"
+
+
+def _check_refusal(case: dict[str, Any], error: GradtraceError | None, result: Any) -> None:
     assert error is not None, (
         f"ran to completion; variables={sorted(result.variables) if result else None}, "
         f"printed={result.printed[:200] if result else None!r}"
@@ -222,14 +241,6 @@ def test_hostile(case: dict[str, Any], capfd: pytest.CaptureFixture[str]) -> Non
     if "line" in case:
         assert error.span is not None, f"no location: {error.to_dict('en')}"
         assert error.span.line == case["line"], f"line {error.span.line}: {error.to_dict('en')}"
-    worst.ROWS.append((case["name"], cpu, wall, max(memory["growth"], maxrss_growth)))
-    assert cpu < MAX_CPU_SECONDS, f"refusal took {cpu:.2f} s of CPU"
-    assert wall < MAX_WALL_SECONDS, f"refusal took {wall:.2f} s"
-    assert memory["growth"] < MAX_GROWTH, f"resident memory grew by {memory['growth'] / 2**20:.0f} MiB"
-    assert maxrss_growth < MAX_GROWTH, f"peak memory grew by {maxrss_growth / 2**20:.0f} MiB"
-    assert not written, f"files written: {written}"
-    assert state_after == state_before, "global torch state changed"
-    assert "pwned" not in out + err, "the program reached a real process or stream"
     for lang in ("en", "ko"):
         report = error.to_dict(lang)
         assert report["type"] == error.type

@@ -144,8 +144,7 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group
         return
     if numel == 0:
         # [] or [[], []]: the shape, as lists; (2**24, 0) would be 16 million empty lists
-        rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
-        empty = tensors[0].detach().cpu().tolist() if rows <= detail.cap else None
+        empty = tensors[0].detach().cpu().tolist() if _nested_lists(shape) <= detail.cap else None
         for summary in summaries:
             summary["data"] = empty
         return
@@ -166,6 +165,17 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group
     _fill_large(tensors, sources, sources[0].numel(), heads, moments, shape, summaries, detail)
     for copy, original in copies:
         copy.update(original)
+
+
+def _nested_lists(shape: list[int]) -> int:
+    """How many lists ``tolist`` makes for a tensor of this shape (one per row of each level)."""
+    count, rows = 0, 1
+    for size in shape[:-1]:
+        rows *= size
+        count += rows
+        if rows == 0:
+            break
+    return count
 
 
 def _distinct(tensors: list[torch.Tensor], summaries: list[Summary]) -> tuple[list[torch.Tensor], Any]:

@@ -28,6 +28,7 @@ from gradtrace.export import (
     to_standalone_html,
 )
 from gradtrace.tracer import BackwardMode, Capture, on_big_stack
+from gradtrace.tracer.notes import note
 
 __all__ = ["Graph", "Recording", "capture", "trace", "trace_source"]
 
@@ -90,7 +91,8 @@ class Recording(Capture):
         names: Mapping[str, object] | None = None,
         backward: BackwardMode = "auto",
     ) -> Graph:
-        return Graph(self.graph(output, names=names, params=params, backward=backward))
+        before = _grads_before(params)
+        return Graph(_note_hidden(self.graph(output, names=names, params=params, backward=backward), before))
 
 
 def capture(*, limits: Limits = DEFAULT_LIMITS) -> Recording:
@@ -112,7 +114,41 @@ def trace(
     (plus saved tensors); gradients are known everywhere. ``backward="ones"``
     back-propagates ones from a non-scalar output, ``"none"`` skips backward.
     """
-    return Graph(Capture(limits=limits).graph(output, names=names, params=params, backward=backward))
+    before = _grads_before(params)
+    graph = Capture(limits=limits).graph(output, names=names, params=params, backward=backward)
+    return Graph(_note_hidden(graph, before))
+
+
+GradState = dict[str, tuple[torch.Tensor, object, int]]
+
+
+def _grads_before(params: Mapping[str, torch.Tensor] | None) -> GradState:
+    """Each parameter's ``.grad`` (object and version) before backward, to see which it reached."""
+    return {
+        name: (p, p.grad, p.grad._version if p.grad is not None else -1)
+        for name, p in (params or {}).items()
+        if isinstance(p, torch.Tensor)
+    }
+
+
+def _note_hidden(graph: dict[str, Any], before: GradState) -> dict[str, Any]:
+    """Name the parameters that backward reached through nodes the graph does not have.
+
+    A reentrant checkpoint runs its block again inside backward, in a graph of its own
+    that ``next_functions`` never leads to: its parameters get gradients, yet no path from
+    the output reaches them. Parameters the output never used get none and need no note.
+    """
+    shown = {n.get("name") for n in graph["nodes"] if n["kind"] == "tensor" and n.get("is_leaf")}
+    drawn = {id(p) for name, (p, _grad, _version) in before.items() if name in shown}
+    hidden = [
+        name
+        for name, (p, grad, version) in before.items()
+        if id(p) not in drawn and p.grad is not None and (p.grad is not grad or p.grad._version != version)
+    ]
+    if hidden:
+        names = ", ".join(hidden)
+        graph.setdefault("notes", []).append(note("hidden_parameters", count=len(hidden), names=names))
+    return graph
 
 
 def trace_source(
@@ -160,7 +196,5 @@ def _trace_source(
         raise GradtraceError("runtime", "internal", detail=str(exc)) from None
     graph["printed"] = result.printed
     if result.notes:
-        from gradtrace.tracer.notes import note
-
         graph.setdefault("notes", []).extend(note(code) for code in result.notes)
     return graph

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import torch
-from models import CASES, Case
+from models import CASES, Case, Checkpointed
 from test_oracles import independent_walk, our_structure, output_part
 from torch import nn
 
@@ -165,3 +165,26 @@ def test_real_model_traced_beside_its_hooks(case: Case, hooks: str, captured: bo
         if shown is not None and "data" in shown.get("grad", {}):
             torch.testing.assert_close(torch.tensor(shown["grad"]["data"]), want_grads[name], msg=name)
     assert _hooks_of(model) == before
+
+
+@pytest.mark.parametrize("reentrant", [True, False])
+@pytest.mark.parametrize("captured", [False, True], ids=["trace", "capture"])
+def test_parameters_a_reentrant_checkpoint_hides_are_named(reentrant: bool, captured: bool) -> None:
+    torch.manual_seed(0)
+    model, x = Checkpointed(reentrant=reentrant), torch.randn(3, 6)
+    params = dict(model.named_parameters())
+    if captured:
+        with gradtrace.capture() as cap:
+            loss = model(x).pow(2).mean()
+        graph = cap.trace(loss, params=params).data
+    else:
+        graph = gradtrace.trace(model(x).pow(2).mean(), params=params).data
+    hidden = [n for n in graph["notes"] if n["code"] == "hidden_parameters"]
+    if not reentrant:
+        assert hidden == []
+        return
+    (note,) = hidden
+    text = note["message"]["en"]
+    inside = ["block.0.weight", "block.0.bias", "block.2.weight", "block.2.bias"]
+    assert text.startswith("4 parameter(s)") and all(name in text for name in inside)
+    assert "fc_in.weight" not in text and "block.0.weight" in note["message"]["ko"]

@@ -54,6 +54,14 @@ NOTES: dict[str, dict[str, str]] = {
         "ko": "프로그램이 matplotlib로 그림을 그립니다. 호출은 실행되었지만 무시되었습니다"
         "(여기서는 그림을 그리지 않습니다).",
     },
+    "hidden_parameters": {
+        "en": "{count} parameter(s) received gradients from a part of the graph that torch builds only "
+        "during backward (a reentrant checkpoint, torch.utils.checkpoint(use_reentrant=True)), so they "
+        "are not drawn: {names}. Their .grad is right; use_reentrant=False shows them.",
+        "ko": "매개변수 {count}개는 torch가 backward 중에만 만드는 그래프 부분(재진입 체크포인트, "
+        "torch.utils.checkpoint(use_reentrant=True))에서 gradient를 받아 그려지지 않습니다: {names}. "
+        ".grad는 정확합니다. use_reentrant=False로 하면 보입니다.",
+    },
 }
 
 

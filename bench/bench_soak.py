@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import multiprocessing
 import random
 import resource
 import selectors
@@ -34,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import wait_healthy
@@ -53,6 +55,7 @@ class Minute:
     latencies: list[float] = field(default_factory=list)
     untyped: list[str] = field(default_factory=list)
     no_answer: Counter[str] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
 
     def count(self) -> int:
         return sum(self.statuses.values())
@@ -110,6 +113,8 @@ class Soak:
             minute.statuses[(role, status)] += 1
             if role in STUDENTS and status == 200:
                 minute.latencies.append(seconds)
+        if status != 200:
+            self.total.codes[f"{status} {_code(body)}"] += 1
         problem = _untyped(status, body)
         if problem:
             self.now.untyped.append(f"{role} {status}: {problem}")
@@ -192,7 +197,8 @@ async def run(args: argparse.Namespace) -> int:
 
 async def monitor(soak: Soak, url: str, minutes: float, interval: float) -> list[Sample]:
     samples: list[Sample] = []
-    print(f"{'min':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'restarts':>8} {'recycled':>8} "
+    print(f"{'min':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'restarts':>8} {'killed':>6} "
+          f"{'recycled':>8} "
           f"{'srv MiB':>7} {'srv fds':>7} {'wrk MiB':>7} {'wrk fds':>7}  statuses", flush=True)
     end = time.monotonic() + minutes * 60
     while time.monotonic() < end:
@@ -207,7 +213,8 @@ async def monitor(soak: Soak, url: str, minutes: float, interval: float) -> list
         rate = minute.count() / (time.monotonic() - began)
         print(f"{(time.monotonic() - end) / 60 + minutes:5.1f} {rate:7.1f} "
               f"{lat[len(lat) // 2] * 1000:7.0f} {lat[int(len(lat) * 0.99)] * 1000:7.0f} "
-              f"{health.get('restarts', -1):8} {health.get('memory_recycles', -1):8} "
+              f"{health.get('restarts', -1):8} {health.get('killed', -1):6} "
+              f"{health.get('memory_recycles', -1):8} "
               f"{sample.parent_rss >> 20:7} {sample.parent_fds:7} {sample.worker_rss >> 20:7} "
               f"{sample.worker_fds:7}  {dict(sorted(statuses.items()))}", flush=True)
     return samples
@@ -216,38 +223,63 @@ async def monitor(soak: Soak, url: str, minutes: float, interval: float) -> list
 def flood(host: str, port: int, wanted: int) -> None:
     """``wanted`` connections that never finish their headers, from many addresses; all must
     be closed within 30 s (refused at once past the caps, else by the header deadline)
-    while a normal client's /api/health and a curriculum graph answer as usual."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    count = min(wanted, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 600)
+    while a normal client's /api/health and a curriculum graph answer as usual. They are
+    opened by as many processes as one process's open-file limit requires."""
+    per_process = max(100, resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 600)
+    counts = [min(per_process, wanted - start) for start in range(0, wanted, per_process)]
     usual = _timed_graph(host, port, seed=1)
-    socks, began = [], time.monotonic()
-    for i in range(count):
-        sock = socket.socket()
-        sock.bind((f"127.30.{i // 100 // 250}.{1 + i // 100 % 250}", 0))  # 100 per address
-        try:
-            sock.connect((host, port))
-            sock.sendall(PARTIAL)
-        except OSError:
-            pass
-        sock.setblocking(False)
-        socks.append(sock)
-    opened = time.monotonic() - began
+    ctx = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[tuple[Counter[str], float]] = ctx.Queue()
+    opened = [ctx.Event() for _ in counts]
+    began = time.time()
+    procs = [ctx.Process(target=_flood_part, args=(host, port, sum(counts[:k]), n, began, opened[k], results))
+             for k, n in enumerate(counts)]
+    for proc in procs:
+        proc.start()
+    for event in opened:
+        event.wait(300)
+    took = time.time() - began
     first = _timed_health(host, port)  # waits behind the flood in the listen queue
     time.sleep(1.0)
     health = sorted(_timed_health(host, port) for _ in range(5))[2]
     during = _timed_graph(host, port, seed=2)
-    replies, last = _until_closed(socks, began)
-    for sock in socks:
-        sock.close()
-    print(f"flood: {count} connections that never finish their headers (open-file limit {soft}→{hard}), "
-          f"opened in {opened:.1f} s; closed: {dict(replies)}; the last {last:.1f} s after the first opened; "
+    replies: Counter[str] = Counter()
+    last = 0.0
+    for _ in procs:
+        part, part_last = results.get(timeout=300)
+        replies += part
+        last = max(last, part_last)
+    for proc in procs:
+        proc.join(30)
+    print(f"flood: {wanted} connections that never finish their headers, from {len(procs)} processes, "
+          f"opened in {took:.1f} s; closed: {dict(replies)}; the last {last:.1f} s after the first opened; "
           f"meanwhile /api/health {first * 1000:.0f} ms right after the flood (behind it in the listen "
           f"queue), then {health * 1000:.0f} ms (median of 5), a curriculum graph {during * 1000:.0f} ms "
           f"(before: {usual * 1000:.0f} ms)", flush=True)
-    FLOOD.update(count=count, last=last, health=health, graph=during, usual=usual,
+    FLOOD.update(count=wanted, last=last, health=health, graph=during, usual=usual,
                  closed=sum(n for k, n in replies.items() if k != "still open"))
+
+
+def _flood_part(host: str, port: int, first: int, count: int, began: float, opened: Any,
+                results: Any) -> None:
+    """One process's share of the flood: open, say so, then wait for the server to close them."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    socks = []
+    for i in range(first, first + count):
+        sock = socket.socket()
+        sock.bind((f"127.30.{i // 100 // 250}.{1 + i // 100 % 250}", 0))  # 100 per address
+        with contextlib.suppress(OSError):
+            sock.connect((host, port))
+            sock.sendall(PARTIAL)
+        sock.setblocking(False)
+        socks.append(sock)
+    opened.set()
+    replies, last = _until_closed(socks, began)
+    for sock in socks:
+        sock.close()
+    results.put((replies, last))
 
 
 FLOOD: dict[str, float] = {}
@@ -259,10 +291,10 @@ def _until_closed(socks: list[socket.socket], began: float) -> tuple[Counter[str
     selector = selectors.DefaultSelector()
     for sock in socks:
         selector.register(sock, selectors.EVENT_READ)
-    deadline = began + 60
+    deadline = began + 90
     replies: Counter[str] = Counter()
     last = 0.0
-    while selector.get_map() and time.monotonic() < deadline:
+    while selector.get_map() and time.time() < deadline:
         for key, _ in selector.select(timeout=0.5):
             conn = key.fileobj
             if not isinstance(conn, socket.socket):
@@ -272,11 +304,13 @@ def _until_closed(socks: list[socket.socket], began: float) -> tuple[Counter[str
             except BlockingIOError:
                 continue
             except OSError:
-                data = b""
-            if data:
-                replies[data[9:12].decode("latin-1") or "?"] += 1
+                data = b"reset"
+            if data.startswith(b"HTTP/1.1 "):
+                replies[data[9:12].decode("latin-1")] += 1
+            else:  # closed to make room for a newer connection (or reset)
+                replies["closed without a reply" if not data else data[:12].decode("latin-1")] += 1
             selector.unregister(conn)
-            last = time.monotonic() - began
+            last = time.time() - began
     replies["still open"] = len(selector.get_map())
     return replies, last
 
@@ -335,12 +369,22 @@ def verdict(soak: Soak, samples: list[Sample], args: argparse.Namespace, log: Pa
     print(f"server log: {log} ({len(log.read_text(errors='replace').splitlines())} lines)")
     print(f"server RSS {warm.parent_rss >> 20} → {samples[-1].parent_rss >> 20} MiB, fds {warm.parent_fds} → "
           f"{samples[-1].parent_fds}; largest worker RSS {max(s.worker_rss for s in samples) >> 20} MiB")
+    print("answers other than 200:", ", ".join(f"{code} ×{n}" for code, n in total.codes.most_common(12)))
     for name, ok in checks.items():
         print(f"  {'PASS' if ok else 'FAIL'}  {name}")
     for line in (total.untyped[:5] + [f"no answer: {k} ×{n}" for k, n in total.no_answer.items()])[:10]:
         print(f"        {line}")
     print("verdict:", "PASS" if all(checks.values()) else "FAIL")
     return 0 if all(checks.values()) else 1
+
+
+def _code(body: bytes) -> str:
+    try:
+        if body[:2] == b"\x1f\x8b":
+            body = gzip.decompress(body)
+        return str(json.loads(body)["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return "?"
 
 
 def _untyped(status: int, body: bytes) -> str | None:

@@ -25,10 +25,11 @@ def _guard(**settings: object) -> ConnectionGuard:
 
 @pytest.mark.parametrize(("asked", "fd_limit", "cap"), [
     (0, 100_000, AUTO_MAX_CONNECTIONS),
-    (0, 1024, 1024 - RESERVED_FDS),
+    (0, 4096, 2048),
     (10_000, 20_000, 10_000),
-    (10_000, 4096, 4096 - RESERVED_FDS),
-    (50, 100, 16),
+    (10_000, 8192, 8192 - RESERVED_FDS),
+    (0, 1024, 512),  # a low limit: half for connections, half for the rest
+    (50, 100, 50),
 ])
 def test_the_cap_stays_under_the_open_file_limit(asked: int, fd_limit: int, cap: int) -> None:
     assert connection_cap(asked, fd_limit) == cap
@@ -89,3 +90,26 @@ def test_refusals_are_logged_once_per_interval(caplog: pytest.LogCaptureFixture)
         tally.flush()
     assert len(caplog.records) == 2
     assert "4999 refused (server full)" in caplog.records[1].getMessage()
+
+
+class _Waiting:
+    """A connection still waiting for its request's headers, as the guard sees one."""
+
+    def __init__(self) -> None:
+        self.evicted = False
+
+    def evict(self) -> None:
+        self.evicted = True
+
+
+def test_a_full_server_makes_room_by_closing_the_longest_waiting() -> None:
+    guard = _guard(max_connections=2)
+    oldest, newer = _Waiting(), _Waiting()
+    guard.waiting.update({oldest: None, newer: None})
+    assert guard.admit("10.0.0.5", 2)
+    assert oldest.evicted and not newer.evicted and guard.evicting == 1
+    assert guard.admit("10.0.0.6", 3), "the one closing no longer counts"
+    assert newer.evicted and not guard.waiting
+    assert not guard.admit("10.0.0.7", 4), "nobody waiting: refused"
+    guard.closed(None, evicted=True)
+    assert guard.evicting == 1

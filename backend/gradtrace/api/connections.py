@@ -18,7 +18,7 @@ import resource
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import orjson
 
@@ -28,11 +28,18 @@ from gradtrace.service.settings import Settings
 log = logging.getLogger("gradtrace.api")
 
 AUTO_MAX_CONNECTIONS = 4096
-# descriptors kept for everything but client connections: workers' pipes, files, the log
-RESERVED_FDS = 256
+# connections closed to make room that the event loop has not yet let go of: as many as
+# one burst of accepts can bring (the listen backlog), so a burst never refuses a newcomer
+MAX_EVICTING = 2048
+# descriptors kept for everything but open client connections: those, workers' pipes, files
+RESERVED_FDS = MAX_EVICTING + 256
 LOG_INTERVAL = 10.0
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Evictable(Protocol):
+    def evict(self) -> None: ...
 
 
 def raise_open_file_limit() -> int:
@@ -51,7 +58,7 @@ def raise_open_file_limit() -> int:
 
 def connection_cap(asked: int, open_file_limit: int) -> int:
     """``--max-connections``, or the automatic cap, never past what the descriptors allow."""
-    room = max(16, open_file_limit - RESERVED_FDS)
+    room = max(16, open_file_limit - min(RESERVED_FDS, open_file_limit // 2))
     return min(asked or AUTO_MAX_CONNECTIONS, room)
 
 
@@ -121,9 +128,13 @@ class ConnectionGuard:
         self.header_timeout = settings.header_timeout
         self.body_timeout = settings.body_timeout
         self.max_total = connection_cap(settings.max_connections, open_file_limit)
+        self.max_evicting = max(0, min(MAX_EVICTING, open_file_limit - self.max_total - 256))
         self.per_client = settings.client_connections
         self._exempt, self._exempt_all = _networks(settings.trusted_proxies)
         self.open: Counter[str] = Counter()
+        # connections waiting for a request's headers, oldest first: the first to make room
+        self.waiting: dict[Evictable, None] = {}
+        self.evicting = 0  # made room for a newcomer, not yet gone
         self.tally = Tally()
         busy = error_dict("overloaded", "service_connections", "en", seconds=5)
         late = error_dict("request", "service_request_timeout", "en", seconds=f"{self.header_timeout:g}")
@@ -131,19 +142,38 @@ class ConnectionGuard:
         self.timeout_reply = _reply(b"408 Request Timeout", late)
 
     def admit(self, address: str | None, total_open: int) -> bool:
-        """Whether a new connection from ``address`` may stay; counts a refusal if not."""
-        if total_open >= self.max_total:
-            self.tally.note("refused (server full)", address)
-            return False
+        """Whether a new connection from ``address`` may stay; counts a refusal if not.
+
+        When the server is full, the connection that has waited longest for its request's
+        headers makes room: a flood of stalled connections from many addresses then churns
+        through its own connections, and a client that sends its request at once (every
+        real one) still gets in. Only when no connection is waiting, or too many are
+        already closing, is the newcomer refused.
+        """
         if address is not None and self.per_client and self.open[address] >= self.per_client \
                 and not self._exempt_address(address):
             self.tally.note("refused (address over its cap)", address)
+            return False
+        if total_open - self.evicting >= self.max_total and not self._make_room(address):
+            self.tally.note("refused (server full)", address)
             return False
         if address is not None:
             self.open[address] += 1
         return True
 
-    def closed(self, address: str | None) -> None:
+    def _make_room(self, address: str | None) -> bool:
+        if not self.waiting or self.evicting >= self.max_evicting:
+            return False
+        oldest = next(iter(self.waiting))
+        del self.waiting[oldest]
+        self.evicting += 1
+        self.tally.note("closed (waited longest for headers, server full)", address)
+        oldest.evict()
+        return True
+
+    def closed(self, address: str | None, evicted: bool = False) -> None:
+        if evicted:
+            self.evicting -= 1
         if address is None:
             return
         self.open[address] -= 1

@@ -58,6 +58,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._refused = False
         self._draining = -1  # bytes dropped since the answer went out; -1: not draining
         self._raw: asyncio.Transport | None = None  # uvicorn holds it wrapped in _LingeringClose
+        self._evicted = False
 
     # -- the connection -------------------------------------------------------------
 
@@ -72,16 +73,17 @@ class GuardedProtocol(HttpToolsProtocol):
         self._address = address
         self._raw = transport
         super().connection_made(_LingeringClose(transport, self))  # type: ignore[arg-type]
-        self._arm(self.guard.header_timeout, self._headers_late)
+        self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
             return
+        self.guard.waiting.pop(self, None)
         self._disarm()
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
-        self.guard.closed(self._address)
+        self.guard.closed(self._address, evicted=self._evicted)
         self._address = None
         super().connection_lost(exc)
 
@@ -95,12 +97,13 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         between_requests = self.cycle is None or self.cycle.response_complete
         if between_requests and self._deadline is None:  # a keep-alive connection starts its next request
-            self._arm(self.guard.header_timeout, self._headers_late)
+            self._await_headers()
         super().data_received(data)
 
     # -- the parser's steps ---------------------------------------------------------
 
     def on_headers_complete(self) -> None:
+        self.guard.waiting.pop(self, None)
         self._arm(self.guard.body_timeout, self._body_late)
         super().on_headers_complete()
 
@@ -148,6 +151,17 @@ class GuardedProtocol(HttpToolsProtocol):
         super().resume_writing()
 
     # -- deadlines ----------------------------------------------------------------------
+
+    def _await_headers(self) -> None:
+        self.guard.waiting[self] = None
+        self._arm(self.guard.header_timeout, self._headers_late)
+
+    def evict(self) -> None:
+        """Close to make room for a newcomer (see ``ConnectionGuard.admit``)."""
+        self._evicted = True
+        self._disarm()
+        if self._raw is not None:
+            self._raw.abort()
 
     def _arm(self, seconds: float, late: Callable[[], None]) -> None:
         self._disarm()

@@ -27,15 +27,20 @@ DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
 @pytest.fixture(scope="module")
-def resnet_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def resnet() -> gradtrace.Graph:
     torch.manual_seed(0)
     model = ResNet18(width=4, num_classes=5, layers=(3, 4, 6, 3))
     with gradtrace.capture() as cap:  # module paths: the view can fold into layer1, layer2...
         loss = torch.nn.functional.cross_entropy(model(torch.randn(2, 3, 32, 32)), torch.tensor([1, 2]))
     graph = cap.trace(loss, params=dict(model.named_parameters()))
     assert len(graph.data["nodes"]) > 300
+    return graph
+
+
+@pytest.fixture(scope="module")
+def resnet_html(resnet: gradtrace.Graph, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("offline") / "resnet.html"
-    graph.to_html(path)
+    resnet.to_html(path)
     assert "gradtrace-worker-fast" in path.read_text("utf-8")  # the interactive page, not the drawing
     return path
 
@@ -79,6 +84,28 @@ def test_a_big_model_saved_as_html_draws_from_file(browser: Any, resnet_html: Pa
         wait_until(page, f"{IDS}.length > 300 && !{IDS}.some((id) => id.startsWith('module:'))", 30)
         assert len(page.evaluate(LABELS)) > 300
         assert page.evaluate("document.body.dataset.status") == "ready"
+        assert errors.unexpected() == []
+    finally:
+        page.context.close()
+
+
+def test_a_saved_notebook_shows_a_big_model_in_its_iframe(
+    browser: Any, resnet: gradtrace.Graph, tmp_path: Path
+) -> None:
+    """A notebook exported to HTML and opened from disk: the view's iframe inherits origin null."""
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(f"<!doctype html><html><body><h1>notebook</h1>{resnet._repr_html_()}</body></html>")
+    errors = PageErrors()
+    page = new_page(browser, errors, width=1280, height=900)
+    try:
+        page.goto(notebook.as_uri())
+        frame = page.wait_for_selector("iframe").content_frame()
+        assert frame is not None
+        frame.wait_for_selector(READY, state="attached", timeout=60_000)
+        assert frame.evaluate("document.body.dataset.status") == "ready"
+        frame.locator("#collapse-toggle").click()
+        wait_until(frame, f"{IDS}.length > 300", 30)
+        assert len(frame.evaluate(LABELS)) > 300
         assert errors.unexpected() == []
     finally:
         page.context.close()

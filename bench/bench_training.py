@@ -11,8 +11,9 @@ on both alike, after one untimed warm-up of each:
   - ``python``: the Python API. Bare is the loop in plain torch; traced is the same loop
     inside ``gradtrace.capture()`` plus ``cap.trace(loss).to_json_bytes()``.
 
-Prints the median of each, the ratio traced / bare, and the JSON's size.
-Targets: sandbox traced / bare <= 2 and JSON < 2 MB at 200 iterations.
+Prints the median of each (CPU time of the process, which a busy shared machine
+disturbs far less than wall time; wall time beside it), the ratio traced / bare, and
+the JSON's size. Targets: sandbox traced / bare <= 2 and JSON < 2 MB at 200 iterations.
 
     .venv/bin/python bench/bench_training.py [--iterations 200] [--repeat 5]
 """
@@ -101,24 +102,29 @@ def python_traced(iterations: int) -> Callable[[], int]:
     return run
 
 
-def timed(fn: Callable[[], int]) -> tuple[float, int]:
-    start = time.perf_counter()
+def timed(fn: Callable[[], int]) -> tuple[float, float, int]:
+    """CPU seconds, wall seconds, and what ``fn`` returned (the JSON's size)."""
+    cpu, wall = time.process_time(), time.perf_counter()
     size = fn()
-    return time.perf_counter() - start, size
+    return time.process_time() - cpu, time.perf_counter() - wall, size
 
 
 def compare(name: str, bare: Callable[[], int], traced: Callable[[], int], repeat: int) -> float:
     bare()  # warm-up: imports, first allocations
     traced()
-    times: dict[str, list[float]] = {"bare": [], "traced": []}
+    cpu: dict[str, list[float]] = {"bare": [], "traced": []}
+    wall: dict[str, list[float]] = {"bare": [], "traced": []}
     size = 0
     for _ in range(repeat):
-        times["bare"].append(timed(bare)[0])
-        seconds, size = timed(traced)
-        times["traced"].append(seconds)
-    b, t = statistics.median(times["bare"]), statistics.median(times["traced"])
-    print(f"{name:8s} bare {b * 1000:8.1f} ms   traced {t * 1000:8.1f} ms   ratio {t / b:5.2f}x", end="")
-    print(f"   JSON {size / 1e6:6.3f} MB" if size else "")
+        for variant, fn in (("bare", bare), ("traced", traced)):
+            c, w, out = timed(fn)
+            cpu[variant].append(c)
+            wall[variant].append(w)
+            size = out or size
+    b, t = statistics.median(cpu["bare"]), statistics.median(cpu["traced"])
+    wb, wt = statistics.median(wall["bare"]), statistics.median(wall["traced"])
+    print(f"{name:8s} CPU: bare {b * 1000:7.1f} ms  traced {t * 1000:7.1f} ms  ratio {t / b:5.2f}x", end="")
+    print(f"   (wall ratio {wt / wb:5.2f}x)   JSON {size / 1e6:6.3f} MB")
     return t / b
 
 

@@ -197,9 +197,14 @@ class BackwardPass(_Model):
     )
     nodes: list[str] = Field(
         default_factory=list,
-        description="ids of the tensor and op nodes of this pass's graph (one iteration)",
+        description="ids of the tensor and op nodes of this pass's graph (one iteration); "
+        "left out when per_pass is false (one pass: its graph is the whole graph)",
     )
-    leaves: list[PassLeaf] = Field(default_factory=list, description="every leaf this pass reached")
+    leaves: list[PassLeaf] = Field(
+        default_factory=list,
+        description="every leaf this pass reached; left out of a single pass over a compact graph "
+        "(a note says compact), where the leaf nodes' value and grad say the same",
+    )
     edge_grads: dict[str, Summary] = Field(
         default_factory=dict, description="edge id -> the gradient that flowed along it in this pass"
     )

@@ -300,3 +300,29 @@ def test_scheduler_step_shows_the_learning_rate_change() -> None:
     (change,) = [u for u in graph["updates"] if u["kind"] == "scheduler_step"]
     assert change["node"] is None
     assert change["detail"] == {"lr_before": pytest.approx(0.1), "lr_after": pytest.approx(0.05)}
+
+
+def test_accumulating_without_zeroing_keeps_each_steps_gradient() -> None:
+    """Two backward passes add into the same ``.grad`` in place: the first step's gradient stays its own."""
+    source = (
+        "import torch\nw = torch.tensor(1.0, requires_grad=True)\nopt = torch.optim.SGD([w], lr=0.1)\n"
+        "for i in range(2):\n    (w * 2).backward()\n    opt.step()\n"
+    )
+    graph = _trace(source)
+    grads = [_num(u["detail"]["grad"]) for u in graph["updates"] if u["kind"] == "optimizer_step"]
+    assert grads == [2.0, 4.0]  # .grad accumulated: 2, then 2 + 2
+    assert [_num(u["after"]) for u in graph["updates"]] == pytest.approx([0.8, 0.4])
+
+
+def test_the_input_of_a_linear_layer_is_connected_where_addmm_reads_it() -> None:
+    """``F.linear(x, W, b)`` makes ``AddmmBackward0(b, x, Wᵀ)``: ``x`` is its second input."""
+    source = (
+        "import torch\nimport torch.nn as nn\ntorch.manual_seed(0)\n"
+        "model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))\n"
+        "x = torch.randn(16, 4)\nloss = model(x).sum()\n"
+    )
+    graph = _trace(source)
+    ops = {n["id"]: n for n in graph["nodes"] if n["kind"] == "op"}
+    (edge,) = [e for e in graph["edges"] if e["source"] == graph["variables"]["x"]]
+    assert ops[edge["target"]]["label"] == "addmm" and edge.get("slot") == 1
+    assert ops[edge["target"]]["module"] == "model.0"

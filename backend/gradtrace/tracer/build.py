@@ -113,11 +113,42 @@ class GraphBuilder:
         return self.sm.add(t) if t is not None else None
 
     # -- ids --------------------------------------------------------------------------------
-    def _new_tensor(self, key: Key) -> Dict:
-        """A tensor node with its id, already in the node list (filled in by the caller)."""
+    def _tensor(
+        self,
+        key: Key,
+        role: str,
+        requires_grad: bool,
+        is_leaf: bool,
+        grad_fn: str | None = None,
+        name: str | None = None,
+        like: torch.Tensor | None = None,
+    ) -> Dict:
+        """The one factory of tensor nodes: an id, a place in the node list, the keys every
+        tensor node has. Shape, dtype and device come from ``like``, else from the value's
+        summary (``Summaries.add(value, node)``); the caller adds ``value`` and the rest.
+        Positional, one literal: it runs once per tensor of 50,000-node graphs."""
         tid = f"t{next(self.tensor_numbers)}"
         self.tensor_ids[key] = tid
-        node: Dict = {"id": tid, "kind": "tensor"}
+        node: Dict = {
+            "id": tid,
+            "kind": "tensor",
+            "role": role,
+            "shape": None,
+            "dtype": None,
+            "device": None,
+            "requires_grad": requires_grad,
+            "is_leaf": is_leaf,
+        }
+        if grad_fn is not None:
+            node["grad_fn"] = grad_fn
+        if name is not None:
+            node["name"] = name
+        if like is not None:
+            node["shape"], node["dtype"], node["device"] = (
+                list(like.shape),
+                dtype_name(like.dtype),
+                str(like.device),
+            )
         self.nodes.append(node)
         return node
 
@@ -255,7 +286,7 @@ class GraphBuilder:
         span, module = place
         op_id = op["id"]
         values, versions, names, add = self.s.values, self.s.versions, self.s.names, self.sm.add
-        detail, consumers, tensor_ids = self.detail, self.consumers, self.tensor_ids
+        detail, consumers, tensor = self.detail, self.consumers, self._tensor
         for slot in slots if len(slots) == 1 else sorted(slots):
             key: Key = (node, slot)
             value = values.get(key)
@@ -266,21 +297,7 @@ class GraphBuilder:
                 value = self.output
             grad = go[slot] if slot < len(go) else None
             name = names.get(key)
-            tid = f"t{next(self.tensor_numbers)}"
-            tensor_ids[key] = tid
-            t: Dict = {  # one literal: cheaper than a store per key on 50,000 tensors
-                "id": tid,
-                "kind": "tensor",
-                "role": "output" if is_output else "intermediate",
-                "shape": None,  # shape, dtype and device: set with the value's summary
-                "dtype": None,
-                "device": None,
-                "requires_grad": True,
-                "is_leaf": False,
-                "grad_fn": op_id,
-            }
-            if name is not None:
-                t["name"] = name
+            t = tensor(key, "output" if is_output else "intermediate", True, False, op_id, name)
             if slot:
                 t["output_nr"] = slot
             t["value"] = add(value, t) if value is not None else None
@@ -297,8 +314,7 @@ class GraphBuilder:
                 t["span"] = span
             if module is not None:
                 t["module"] = module
-            self.nodes.append(t)
-            edge: Dict = {"id": f"e{len(self.edges)}", "source": op_id, "target": tid, "kind": "output"}
+            edge: Dict = {"id": f"e{len(self.edges)}", "source": op_id, "target": t["id"], "kind": "output"}
             if slot:
                 edge["slot"] = slot
             self.edges.append(edge)
@@ -312,23 +328,9 @@ class GraphBuilder:
         grad = self.leaf_after.get(node, var.grad)  # what print(x.grad) showed after its last pass
         param = self.params.get(key)
         name = param or s.names.get(key)  # model.0.weight, not a loop variable's name
-        tid = f"t{next(self.tensor_numbers)}"
-        self.tensor_ids[key] = tid
-        t: Dict = {
-            "id": tid,
-            "kind": "tensor",
-            "name": name,
-            "role": "param" if param is not None or _is_parameter(var) else "leaf",
-            "shape": None,  # shape, dtype and device: set with the value's summary
-            "dtype": None,
-            "device": None,
-            "requires_grad": True,
-            "is_leaf": True,
-            "grad_fn": op["id"],
-            "value": None,
-        }
-        if name is None:
-            del t["name"]  # keeps the other keys' order
+        role = "param" if param is not None or _is_parameter(var) else "leaf"
+        t = self._tensor(key, role, True, True, op["id"], name)
+        tid = t["id"]
         t["value"] = self.sm.add(known[1] if known is not None else var, t)
         if grad is not None:
             t["grad"] = self.sm.add(grad)
@@ -337,7 +339,6 @@ class GraphBuilder:
             t["span"] = span.to_dict()
         if place[1] is not None:
             t["module"] = place[1]  # a parameter: the module its AccumulateGrad serves
-        self.nodes.append(t)
         op["variable"] = tid
         self.tensor_ids[(node, 0)] = tid  # consumers name a leaf by (its AccumulateGrad, 0)
         self.edges.append({"id": f"e{len(self.edges)}", "source": op["id"], "target": tid, "kind": "output"})
@@ -381,11 +382,11 @@ class GraphBuilder:
 
     def _constant_input(self, node: Node, slot: int) -> None:
         record = self.s.ops.get(node)
-        if record is None:
+        if record is None or not record.constants:
             return
-        for i, t in record.constants:
-            if i == slot:
-                self._edge(self._constant(t), self.op_ids[node], "input", slot)
+        t = _constant_slots(record.constants, self.children[node]).get(slot)
+        if t is not None:
+            self._edge(self._constant(t), self.op_ids[node], "input", slot)
 
     def _constant(self, t: torch.Tensor) -> str:
         """A tensor without grad fed to a graph op; or, if detached from one, a cut."""
@@ -395,17 +396,8 @@ class GraphBuilder:
             return known
         mark = self.s.marks.get(key)
         value = mark.value if mark is not None else t
-        node = self._new_tensor(key)
-        _put(node, "name", self.s.names.get(key))
-        node.update(
-            role="constant",
-            shape=list(t.shape),
-            dtype=dtype_name(t.dtype),
-            device=str(t.device),
-            requires_grad=False,
-            is_leaf=True,
-            value=self._summ(value),
-        )
+        node = self._tensor(key, "constant", False, True, None, self.s.names.get(key), t)
+        node["value"] = self._summ(value)
         _put(node, "span", _span(self.s.spans.get(key) or (mark.span if mark is not None else None)))
         if mark is not None and mark.cut_from is not None:
             _put(node, "module", mark.module)
@@ -426,17 +418,9 @@ class GraphBuilder:
             if not t.requires_grad:
                 self._constant(t)
                 continue
-            node = self._new_tensor(key)
-            _put(node, "name", self.s.names.get(key) or self.params.get(key))
-            node.update(
-                role="param" if key in self.params or _is_parameter(t) else "leaf",
-                shape=list(t.shape),
-                dtype=dtype_name(t.dtype),
-                device=str(t.device),
-                requires_grad=True,
-                is_leaf=True,
-                value=self._summ(t),
-            )
+            role = "param" if key in self.params or _is_parameter(t) else "leaf"
+            node = self._tensor(key, role, True, True, None, self.params.get(key) or self.s.names.get(key), t)
+            node["value"] = self._summ(t)
             _put(node, "grad", self._summ(t.grad))
             _put(node, "span", _span(self.s.spans.get(key)))
 
@@ -447,17 +431,9 @@ class GraphBuilder:
             return
         if isinstance(tensor_key(t), tuple):  # its graph was not walked: show the tensor alone
             self.s.hold(t)
-        node = self._new_tensor(tensor_key(t))
-        _put(node, "name", self.s.names.get(tensor_key(t)))
-        node.update(
-            role="output",
-            shape=list(t.shape),
-            dtype=dtype_name(t.dtype),
-            device=str(t.device),
-            requires_grad=t.requires_grad,
-            is_leaf=t.is_leaf,
-            value=self._summ(t),
-        )
+        key = tensor_key(t)
+        node = self._tensor(key, "output", t.requires_grad, t.is_leaf, None, self.s.names.get(key), t)
+        node["value"] = self._summ(t)
         _put(node, "grad", self._summ(t.grad) if t.is_leaf else None)
 
     def _variable_ids(self) -> dict[str, str]:
@@ -543,6 +519,24 @@ class GraphBuilder:
             edge["chain"] = _chain_step(up, local, grad)
         for steps, edge_id, up, local, grad in self.pass_chains:
             steps[edge_id] = _chain_step(up, local, grad)
+
+
+def _constant_slots(
+    constants: list[tuple[int, torch.Tensor]], children: tuple[tuple[Node | None, int], ...]
+) -> dict[int, torch.Tensor]:
+    """Which empty input slot of the autograd node each constant of the forward call fills.
+
+    The call's argument order is not always the node's: ``F.linear(x, W, b)`` makes
+    ``AddmmBackward0(b, x, Wᵀ)``. A constant whose argument position is an empty slot
+    takes it; the rest fill the remaining empty slots in order when there are as many.
+    """
+    empty = [i for i, (child, _) in enumerate(children) if child is None]
+    slots = {i: t for i, t in constants if i in empty}
+    rest = [t for i, t in constants if i not in slots]
+    free = [i for i in empty if i not in slots]
+    if rest and len(rest) == len(free):
+        slots.update(zip(free, rest, strict=True))
+    return slots
 
 
 def _chain_step(up: Summary, local: Summary, grad: Summary) -> Dict:

@@ -98,6 +98,14 @@ def _weakly(ref: weakref.WeakMethod[Callable[..., None]]) -> Callable[..., None]
     return call
 
 
+def _output_count(node: Node) -> int:
+    """How many tensors a node's forward made (the metadata of its backward's inputs)."""
+    try:
+        return max(len(node._input_metadata), 1)
+    except (AttributeError, RuntimeError):
+        return 1
+
+
 def _returning(ref: weakref.WeakMethod[Callable[..., Any]]) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
         method = ref()
@@ -236,9 +244,9 @@ class Capture:
         """Run ``tensor.backward`` with a hook on every node of its graph, removed after."""
         with paused():
             roots = (tensor.grad_fn,) if tensor.grad_fn is not None else ()
-            nodes = self.walk.add(roots) if roots else []
             record = PassRecord(tensor, span, automatic=automatic, graph_roots=roots)
-            record.new_nodes = self._inspect(nodes)
+            nodes = self._walk_pass(record)
+            self._recorder.updates.before_pass()
             handles: list[Any] = []
             try:
                 self._hook_all(nodes, record, handles)
@@ -260,9 +268,8 @@ class Capture:
             roots = tuple(o.grad_fn for o in outs if o.grad_fn is not None)
             if not outs:
                 return torch.autograd.grad(*args, **kwargs)
-            nodes = self.walk.add(roots) if roots else []
             record = PassRecord(outs[0], span, call="grad", graph_roots=roots)
-            record.new_nodes = self._inspect(nodes)
+            nodes = self._walk_pass(record)
             handles: list[Any] = []
             try:
                 self._hook_all(nodes, record, handles)
@@ -276,6 +283,14 @@ class Capture:
                     record.leaves.append(PassLeaf(x, self._value_read(x), g, after))
             self._finish_pass(record)
         return result
+
+    def _walk_pass(self, record: PassRecord) -> list[Node]:
+        """The pass's graph, its new nodes inspected before backward frees them and noted as its own."""
+        known = len(self.walk.nodes)
+        nodes = self.walk.add(record.graph_roots) if record.graph_roots else []
+        record.new_nodes = self.walk.nodes[known:]
+        self._inspect(nodes)
+        return nodes
 
     def _value_read(self, leaf: torch.Tensor) -> torch.Tensor:
         """The leaf's value as the latest forward read it; a copy that later updates cannot change."""
@@ -309,12 +324,17 @@ class Capture:
             self._forget(dropped)
 
     def _forget(self, record: PassRecord) -> None:
-        """A pass sampled out of a long loop: its updates and its nodes' saved tensors go."""
+        """A pass sampled out of a long loop: its updates, and what was kept of the nodes it
+        was first to reach (forward values, saved tensors), go; memory stays bounded."""
         s = self.state
         s.updates = [u for u in s.updates if u.after_pass != record.index]
         for node in record.new_nodes:
             s.saved.pop(node, None)
             s.locals.pop(node, None)
+            s.ops.pop(node, None)
+            for slot in range(_output_count(node)):
+                s.values.pop((node, slot), None)
+                s.versions.pop((node, slot), None)
 
     @staticmethod
     def _hook_all(nodes: list[Node], record: PassRecord, handles: list[Any]) -> None:
@@ -341,28 +361,25 @@ class Capture:
         span = self._recorder.span_source()
         self.backward(tensor, gradient, retain_graph, span, create_graph=create_graph, inputs=inputs)
 
-    def _inspect(self, nodes: list[Node]) -> list[Node]:
+    def _inspect(self, nodes: list[Node]) -> None:
         """Before backward frees them: saved tensors and local derivatives of the pass's new nodes.
 
         Judged per pass, so the last iteration of a long loop of small graphs keeps its
         detail; a sampled-out pass hands back what it read (``_forget``).
         """
         if len(nodes) > DETAIL_NODES:
-            return []
+            return
         s = self.state
-        new: list[Node] = []
         with torch.no_grad():
             for node in nodes:
                 if node in self._inspected:
                     continue
                 self._inspected.add(node)
-                new.append(node)
                 s.saved[node] = saved_raw(node)
                 if len(s.locals) < CHAIN_NODES:
                     local = scalar_locals(node)
                     if local is not None:
                         s.locals[node] = local
-        return new
 
     # -- the graph -------------------------------------------------------------------------
     def graph(

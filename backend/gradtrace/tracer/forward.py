@@ -39,9 +39,15 @@ _IN_PLACE_DUNDER = {
 }
 
 
+_IN_PLACE: dict[str, bool] = {}
+
+
 def _in_place(name: str) -> bool:
-    """``add_``, ``x += 1``, ``x[0] = 1``: the op writes into its first argument."""
-    return name in _IN_PLACE_DUNDER or (name.endswith("_") and not name.endswith("__"))
+    """``add_``, ``x += 1``, ``x[0] = 1``: the op writes into its first argument (asked once a name)."""
+    known = _IN_PLACE.get(name)
+    if known is None:
+        known = _IN_PLACE[name] = name in _IN_PLACE_DUNDER or (name.endswith("_") and not name.endswith("__"))
+    return known
 
 
 def _sets_grad(func: Any) -> bool:

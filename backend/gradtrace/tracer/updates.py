@@ -22,6 +22,7 @@ from gradtrace.core.errors import Span
 from gradtrace.tracer.record import State, UpdateRecord
 
 _ZEROING = {"zero_"}
+_Taken = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None]  # p, before, grad, lr
 
 
 def _copy(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -46,6 +47,7 @@ class UpdateWatcher:
         self._steps: list[
             list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None]]
         ] = []
+        self._stepped: dict[int, tuple[int, torch.Tensor]] = {}  # leaf id -> (version, value) after a step
         self._lrs: dict[int, list[float | None]] = {}  # optimizer id -> each group's lr at its last step
         self._handles: list[Any] = []
 
@@ -106,7 +108,11 @@ class UpdateWatcher:
             return None
         leaf, what = owner
         if what == "grad":
-            return ("zero_grad", leaf, _copy(leaf.grad)) if name in _ZEROING else None
+            if name not in _ZEROING:
+                return None
+            before = _copy(leaf.grad)
+            self._unshare_step_grad(leaf.grad, before)
+            return "zero_grad", leaf, before
         self.state.keep_leaf_value(leaf)
         return "inplace", leaf, _copy(leaf)
 
@@ -119,8 +125,8 @@ class UpdateWatcher:
         """``w.grad = None`` (what ``zero_grad()`` does by default) or ``w.grad = zeros``."""
         if not isinstance(t, torch.Tensor) or t.grad is None or id(t) not in self.state.leaves:
             return
-        if value is None:
-            self._add("zero_grad", t, _copy(t.grad), None)
+        if value is None:  # the old .grad is let go, unchanged: no copy needed
+            self._add("zero_grad", t, t.grad.detach(), None)
         elif isinstance(value, torch.Tensor) and not bool(value.any()):
             self._add("zero_grad", t, _copy(t.grad), _copy(value))
 
@@ -128,13 +134,15 @@ class UpdateWatcher:
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         with torch._C.DisableTorchFunction():
             self._lr_changes(optimizer)
-            taken = []
+            taken: list[_Taken] = []
             for group in optimizer.param_groups:
                 lr = _number(group.get("lr"))
                 for p in group["params"]:
                     if p.grad is not None and id(p) in self.state.leaves:
                         self.state.keep_leaf_value(p)
-                        taken.append((p, _copy(p), _copy(p.grad), lr))
+                        # .grad itself: a step does not write it; zeroing it in place later
+                        # swaps in a copy (``_unshare_step_grad``)
+                        taken.append((p, self._current(p), p.grad.detach(), lr))
             self._steps.append(taken)
         self.quiet += 1
 
@@ -152,7 +160,37 @@ class UpdateWatcher:
                 detail.update(_moments(optimizer.state.get(p, {})))
                 if _plain_sgd(optimizer, p):
                     detail["plain_sgd"] = True
-                self._add("optimizer_step", p, before, _copy(p), **detail)
+                after = p.detach().clone()
+                self._stepped[id(p)] = (p._version, after)  # the next step's "before", if unchanged
+                self._add("optimizer_step", p, before, after, **detail)
+
+    def _current(self, p: torch.Tensor) -> torch.Tensor:
+        """``p``'s value now: the copy already kept of it when it has not changed since, else a new one."""
+        for known in (self._stepped.get(id(p)), self.state.leaves.get(id(p))):
+            if known is not None and known[0] == p._version and known[1].data_ptr() != p.data_ptr():
+                return known[1]
+        return p.detach().clone()
+
+    def before_pass(self) -> None:
+        """A backward is about to add into ``.grad`` in place: steps since the last pass that
+        kept a ``.grad`` still in use keep a copy instead."""
+        last = self._after_pass()
+        for update in reversed(self.state.updates):
+            if update.after_pass != last:
+                break
+            kept = update.detail.get("grad")
+            grad = update.leaf.grad if update.leaf is not None else None
+            if isinstance(kept, torch.Tensor) and grad is not None and kept.data_ptr() == grad.data_ptr():
+                update.detail["grad"] = kept.clone()
+
+    def _unshare_step_grad(self, grad: torch.Tensor | None, copy: torch.Tensor | None) -> None:
+        """``.grad`` is about to be zeroed in place: a step that kept it keeps ``copy`` instead."""
+        if grad is None or copy is None:
+            return
+        for update in reversed(self.state.updates[-64:]):
+            kept = update.detail.get("grad")
+            if isinstance(kept, torch.Tensor) and kept.data_ptr() == grad.data_ptr():
+                update.detail["grad"] = copy
 
     def _lr_changes(self, optimizer: torch.optim.Optimizer) -> None:
         """A scheduler changed a group's lr since this optimizer's last step: one update each."""

@@ -1,9 +1,13 @@
 """Results in front of the pool: an LRU cache and coalescing of identical requests.
 
-A program's result is a pure function of (source, device, output, backward, seed,
-format, language): the seed defaults to 0 and every program is seeded. So the
-parent can keep recent results and answer repeats without a worker. In a class,
-thirty students opening the same example cost one worker run, not thirty.
+A program's result is a pure function of (source, device, output, backward, seed):
+the seed defaults to 0 and every program is seeded. So the parent can keep recent
+results and answer repeats without a worker. In a class, thirty students opening the
+same example cost one worker run, not thirty. The format and the language are not part
+of that key: a worker always returns the graph as JSON and its errors in both languages,
+and the parent renders DOT, GraphML or node-link from the graph (``formats.render``, the
+table the CLI uses too) and picks the error's language, so an English and a Korean
+student, or a graph and its DOT download, cost one run.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ import asyncio
 import gzip
 import json
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gradtrace.service.formats import FORMATS
+from gradtrace.service.formats import FORMATS, render
 from gradtrace.service.pool import Outcome, WorkerPool
 from gradtrace.service.protocol import Job
 
@@ -99,6 +103,22 @@ class GraphService:
 
     async def run(self, job: Job, client: str | None = None) -> Result:
         """The job's result; ``client`` is the line it waits in if it must run (see FairQueue)."""
+        program = replace(job, format="json", lang="en")
+        result = await self._program_result(program, client)
+        if result.status == 400:
+            return _error_in(result, job.lang)
+        if result.status != 200 or job.format == "json":
+            return result
+        key = job.key()
+        cached = self.cache.get(key)
+        if cached is None:
+            body = await asyncio.to_thread(_rendered, result.body, job.format)
+            cached = Result(200, body, FORMATS[job.format].media_type)
+            self.cache.put(key, cached)
+        return cached
+
+    async def _program_result(self, job: Job, client: str | None) -> Result:
+        """The graph (JSON) or error of a program: cached, shared by identical requests."""
         key = job.key()
         cached = self.cache.get(key)
         if cached is not None:
@@ -117,3 +137,23 @@ class GraphService:
         if outcome.cacheable:
             self.cache.put(key, result)
         return result
+
+
+def _rendered(graph_json: bytes, fmt: str) -> bytes:
+    """Another format of a graph the worker returned as JSON (off the event loop)."""
+    import orjson
+
+    return render(orjson.loads(graph_json), fmt)
+
+
+def _error_in(result: Result, lang: str) -> Result:
+    """An error answer with its message and hint in the request's language (both travel in ``messages``)."""
+    if lang == "en":
+        return result
+    body = json.loads(result.body)
+    error = body.get("error", {})
+    text = (error.get("messages") or {}).get(lang)
+    if not text:
+        return result
+    error.update(message=text.get("message") or error.get("message"), hint=text.get("hint"), lang=lang)
+    return Result(400, json.dumps(body).encode("ascii"), result.media_type)

@@ -26,11 +26,12 @@ const EXACT_INTEGERS = 2 ** 53;
  * @param {import('./graph/types.js').OpNode} op
  * @param {import('./graph/types.js').Edge[]} inputs the op's input edges sorted by slot
  * @param {import('./graph/types.js').TensorNode|undefined} output
+ * @param {(id: string) => object|null|undefined} [valueOf] a tensor's value at this step
  */
-export function forwardFormula(index, op, inputs, output) {
+export function forwardFormula(index, op, inputs, output, valueOf = (id) => index.nodes.get(id)?.value) {
   const operands = operandList(index, op, inputs);
   const { positional, named } = scalarArguments(op, inputs.length);
-  const infix = infixFormula(index, op, operands, positional, named, inputs, output);
+  const infix = infixFormula(op, operands, positional, named, inputs, output, valueOf);
   if (infix) return infix;
   return `${op.label}(${[...operands, ...positional, ...named].join(', ')})`;
 }
@@ -102,10 +103,10 @@ function argumentText(name, value) {
 }
 
 /** `a + b`, `x ** 2`, `x + 3` for the arithmetic operators; null when the op is not one of them. */
-function infixFormula(index, op, operands, positional, named, inputs, output) {
+function infixFormula(op, operands, positional, named, inputs, output, valueOf) {
   const symbol = INFIX[op.label];
   if (op.label === 'rsub' && operands.length === 1) {
-    const constant = positional[0] ?? constantByValues(inputs, output, index, (x, y) => y + x);
+    const constant = positional[0] ?? constantByValues(inputs, output, valueOf, (x, y) => y + x);
     return constant === undefined ? null : `${constant} - ${wrap(operands[0])}`;
   }
   if (!symbol || named.length) return null;
@@ -113,7 +114,7 @@ function infixFormula(index, op, operands, positional, named, inputs, output) {
   if (operands.length !== 1) return null;
   let constant = positional.length === 1 ? positional[0] : undefined;
   if (constant === undefined && !positional.length && (op.label === 'add' || op.label === 'sub')) {
-    constant = constantByValues(inputs, output, index, op.label === 'add' ? (x, y) => y - x : (x, y) => x - y);
+    constant = constantByValues(inputs, output, valueOf, op.label === 'add' ? (x, y) => y - x : (x, y) => x - y);
   }
   return constant === undefined ? null : `${wrap(operands[0])} ${symbol} ${constant}`;
 }
@@ -127,11 +128,11 @@ function wrap(text) {
  * The number an add or sub was called with, which torch does not save: read off the values,
  * when output − input is the same everywhere (`x + 3`).
  */
-function constantByValues(inputs, output, index, diff) {
-  const input = inputs[0] && index.nodes.get(inputs[0].source);
-  if (!input?.value || !output?.value || formatShape(input.value.shape) !== formatShape(output.value.shape)) return undefined;
-  if (input.value.data === undefined || input.value.data === null || output.value.data === undefined || output.value.data === null) return undefined;
-  const xs = flatValues(input.value).map(toNumber);
+function constantByValues(inputs, output, valueOf, diff) {
+  const value = inputs[0] ? valueOf(inputs[0].source) : null;
+  if (!value || !output?.value || formatShape(value.shape) !== formatShape(output.value.shape)) return undefined;
+  if (value.data === undefined || value.data === null || output.value.data === undefined || output.value.data === null) return undefined;
+  const xs = flatValues(value).map(toNumber);
   const ys = flatValues(output.value).map(toNumber);
   if (!xs.length || xs.length !== ys.length) return undefined;
   const diffs = xs.map((x, i) => diff(x, ys[i]));

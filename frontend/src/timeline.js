@@ -58,7 +58,7 @@ export function buildTimeline(index, { pass: only = null } = {}) {
     const last = own ? lastIndexIn(forwardOps, own) : position === 0 ? forwardOps.length - 1 : -1;
     const mine = only === null ? forwardOps.slice(cursor, Math.max(cursor, last + 1)) : forwardOps.filter((id) => !own || own.has(id));
     cursor = Math.max(cursor, last + 1);
-    const passSteps = mine.filter((id) => !forwarded.has(id)).map((id) => forwardStep(index, nodes.get(id)));
+    const passSteps = mine.filter((id) => !forwarded.has(id)).map((id) => forwardStep(index, nodes.get(id), k));
     for (const id of mine) forwarded.add(id);
     for (const step of passSteps) step.pass = k;
     const seed = seedStep(index, pass.root, k);
@@ -79,7 +79,9 @@ export function buildTimeline(index, { pass: only = null } = {}) {
     for (const id of forwardOps.slice(cursor)) if (!forwarded.has(id)) steps.push(forwardStep(index, nodes.get(id)));
   }
   if (steps.length > 1) {
-    const done = lastPass !== null ? doneStep(index, lastPass) : forwardDoneStep();
+    // .grad as the program left it: an update after the last pass (zero_grad) counts too.
+    const { gradOverrides } = revealedAt(steps, steps.length - 1);
+    const done = lastPass !== null ? doneStep(index, lastPass, gradOverrides) : forwardDoneStep();
     done.pass = lastPass;
     steps.push(done);
   }
@@ -206,7 +208,7 @@ function startStep(index, only) {
   return step;
 }
 
-function forwardStep(index, op) {
+function forwardStep(index, op, k = null) {
   const step = emptyStep('forward', op.id);
   const inputs = [...(index.inputsOf.get(op.id) || [])].sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0));
   const outputs = index.outputsOf.get(op.id) || [];
@@ -216,7 +218,8 @@ function forwardStep(index, op) {
   const output = outputs[0] && index.nodes.get(outputs[0].target);
   const params = {
     output: outputs.map((e) => tensorName(index, e.target)).join(', ') || op.label,
-    expr: forwardFormula(index, op, inputs, output),
+    // A leaf an optimizer moves holds, at this step, the value this pass read.
+    expr: forwardFormula(index, op, inputs, output, (id) => passLeaf(index, id, k)?.value ?? index.nodes.get(id)?.value),
     value: output?.value ? summaryText(output.value) : '',
   };
   // "(w * x) = w * x" says it twice: a tensor named by its own text is narrated once.
@@ -369,12 +372,16 @@ function forwardDoneStep() {
 /** Summary lines at most at the end: every parameter of a small model, the first of a big one. */
 const DONE_LINES = 8;
 
-function doneStep(index, lastPass) {
+function doneStep(index, lastPass, gradOverrides = new Map()) {
   const step = emptyStep('done');
   step.narration.push({ key: 'stepDone' });
-  const leaves = leafIds(index).filter((id) => leafGradAfter(index, id, lastPass));
+  const leaves = leafIds(index).filter((id) => gradOverrides.has(id) || leafGradAfter(index, id, lastPass));
   step.focus = leaves;
-  for (const id of leaves.slice(0, DONE_LINES)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: summaryText(leafGradAfter(index, id, lastPass)) } });
+  const text = (id) => {
+    if (!gradOverrides.has(id)) return summaryText(leafGradAfter(index, id, lastPass));
+    return gradOverrides.get(id) ? summaryText(gradOverrides.get(id)) : 'None';
+  };
+  for (const id of leaves.slice(0, DONE_LINES)) step.narration.push({ key: 'accumulate', params: { name: tensorName(index, id), sum: text(id) } });
   if (leaves.length > DONE_LINES) step.narration.push({ key: 'updateMore', params: { count: leaves.length - DONE_LINES } });
   return step;
 }

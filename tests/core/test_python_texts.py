@@ -62,3 +62,4 @@ def test_every_error_carries_both_languages() -> None:
     assert HANGUL.search(data["messages"]["ko"]["message"])
     assert HANGUL.search(data["messages"]["ko"]["hint"])
     assert data["messages"]["en"]["hint"] == data["hint"]
+    assert data["params"] == {"reason": "'(' was never closed"}

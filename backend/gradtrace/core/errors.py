@@ -8,6 +8,7 @@ same error reads in Korean or English.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -78,9 +79,18 @@ class GradtraceError(Exception):
             "end_line": span.end_line if span else None,
             "end_col": span.end_col if span else None,
             "detail": self.detail,
+            # What filled the message, as data: numbers stay numbers, anything else its short text.
+            "params": {str(k): _param(v) for k, v in self.params.items()},
             "lang": lang,
             # Both languages' text, like a note's message: a client switches language without asking again.
             "messages": {
                 other: {"message": self.message(other), "hint": self.hint(other)} for other in ("en", "ko")
             },
         }
+
+
+def _param(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"

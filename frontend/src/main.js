@@ -6,7 +6,7 @@ import { warmUpElk } from './layout/elkClient.js';
 import { layoutGraph } from './layout/index.js';
 import { READABLE_PX, createSvgRenderer, measureView } from './render/svg.js';
 import { getState, searchFromState, setState, stateFromSearch, subscribe } from './state.js';
-import { buildTimeline, computedLater } from './timeline.js';
+import { buildTimeline, computedLater, iterationEnd } from './timeline.js';
 import { createPlayer } from './animate.js';
 import { createEditor } from './ui/editor.js';
 import { createNarration } from './ui/narration.js';
@@ -259,6 +259,8 @@ async function showIteration(pass) {
   lossPlot.setPicked(pass);
   setState({ step: 0 });
   await redrawView();
+  // One iteration opens on its values and gradients: its backward done, before the updates after it.
+  if (pass !== null) player.goTo(iterationEnd(buildTimeline(app.index, { pass })));
 }
 
 // ---------------------------------------------------------------- steps

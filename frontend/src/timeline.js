@@ -490,3 +490,9 @@ export function revealedAt(steps, upTo) {
   }
   return { values, grads, edgeGrads, leafGrads, valueOverrides, gradOverrides };
 }
+
+/** The step where a pass's backward is done (its values and gradients all shown), before its updates. */
+export function iterationEnd(steps) {
+  for (let i = steps.length - 1; i >= 0; i--) if (steps[i].phase === 'backward') return i;
+  return 0;
+}

@@ -355,7 +355,8 @@ def verdict(soak: Soak, samples: list[Sample], args: argparse.Namespace, log: Pa
         "server memory flat (< 32 MiB or 10 % over the warm sample)":
             growth < max(32 << 20, warm.parent_rss // 10),
         "server descriptors flat (< 16 over the warm sample)": fd_growth < 16,
-        "worker memory bounded (start + --worker-rss-mb)": max(s.worker_rss for s in samples) < (1200 << 20),
+        "worker memory within its budget (first sample + --memory-mb 2048)":
+            max(s.worker_rss for s in samples) < samples[0].worker_rss + (2048 << 20),
         "no traceback in the server's log": "Traceback" not in log.read_text(errors="replace"),
     }
     if FLOOD:

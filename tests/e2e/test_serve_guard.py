@@ -94,6 +94,17 @@ def _open(port: int, source: str, first_bytes: bytes) -> socket.socket:
     return sock
 
 
+def _reads_to_eof(sock: socket.socket) -> bool:
+    """Whether the server has closed ``sock`` (what it sent before is read and dropped)."""
+    sock.settimeout(1.0)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    return True
+
+
 def _raise_fd_limit(needed: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft >= needed:
@@ -113,10 +124,10 @@ def _wait_closed(socks: list[socket.socket], seconds: float) -> tuple[int, dict[
     end = time.monotonic() + seconds
     while selector.get_map() and time.monotonic() < end:
         for key, _ in selector.select(timeout=0.5):
-            sock, got = key.fileobj, key.data
-            assert isinstance(sock, socket.socket)
+            conn, got = key.fileobj, key.data
+            assert isinstance(conn, socket.socket)
             try:
-                chunk = sock.recv(4096)
+                chunk = conn.recv(4096)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:
@@ -124,7 +135,7 @@ def _wait_closed(socks: list[socket.socket], seconds: float) -> tuple[int, dict[
             got += chunk
             if not chunk:
                 replies[bytes(got[:12])] = replies.get(bytes(got[:12]), 0) + 1
-                selector.unregister(sock)
+                selector.unregister(conn)
     still = len(selector.get_map())
     selector.close()
     return still, replies
@@ -137,6 +148,7 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
         started = time.monotonic()
         assert normal.post(server.url + "api/graph", json={"source": source, "seed": 1}).status_code == 200
         usual = time.monotonic() - started
+        idle = _open(server.port, "127.0.2.2", b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
         socks = [_open(server.port, f"127.0.1.{1 + i % ADDRESSES}", PARTIAL_HEADERS) for i in range(STALLED)]
         socks += [_open(server.port, "127.0.3.1", SLOW_BODY) for _ in range(SLOW_BODIES)]
         opened = time.monotonic()
@@ -149,10 +161,12 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
             assert graph.status_code == 200
             graph_s = time.monotonic() - started
             still, replies = _wait_closed(socks, 30 - (time.monotonic() - opened))
+            idle_closed = _reads_to_eof(idle)  # answered, then idle past --idle-timeout (5 s)
         finally:
-            for sock in socks:
+            for sock in [*socks, idle]:
                 sock.close()
     assert still == 0, f"{still} stalled connections still open after 30 s"
+    assert idle_closed, "an idle keep-alive connection stayed open"
     # past --max-connections the longest-waiting make room (closed without a word), or, while
     # too many of those are still closing, the newcomer gets a typed 503
     timed_out, evicted, refused = (replies.get(key, 0) for key in (b"HTTP/1.1 408", b"", b"HTTP/1.1 503"))

@@ -252,7 +252,7 @@ def _tokens(vocab: int, seq: int, classes: int) -> tuple[torch.Tensor, torch.Ten
 
 
 CASES = [
-    Case("resnet18", lambda: (ResNet18(width=4, num_classes=5), _images(3, 32, 5)), _classify),
+    Case("resnet", lambda: (ResNet18(4, 5, layers=(1, 1, 1, 1)), _images(3, 16, 5)), _classify),
     Case("small_cnn", lambda: (SmallCNN(), _images(1, 16, 10)), _classify),
     Case("transformer", lambda: (Encoder(), _tokens(50, 8, 2)), _classify),
     Case("lstm", lambda: (Recurrent(nn.LSTM), _tokens(30, 5, 3)), _classify),

@@ -1,10 +1,11 @@
 // Level of detail for big graphs: text only for the nodes inside the viewport, and
 // none at all when zoomed far out. Laying out thousands of SVG text elements is what
-// makes a 5,000-node SVG slow; a screenful of labels is cheap.
+// makes a 5,000-node SVG slow; a screenful of labels is cheap. The labels live in graph
+// units, so a camera move redraws them only when the view leaves the area they cover.
 import { esc } from './nodeContent.js';
 
-const MAX_LABELS = 600;
-const MARGIN = 0.15;
+const MAX_LABELS = 900;
+const MARGIN = 0.3;
 
 /**
  * @param {SVGGElement} layer where the labels go (inside the viewport group)
@@ -16,39 +17,44 @@ export function createViewportLabels(layer, viewportSize, minScale) {
   let items = [];
   let frame = 0;
   let lastView = null;
+  /** The graph area whose labels are drawn (null: none, or not all of them fitted). */
+  let covered = null;
 
   function render() {
     frame = 0;
     const view = lastView;
     if (!view || !items.length || view.k < minScale) {
-      layer.replaceChildren();
+      if (covered || layer.firstChild) layer.replaceChildren();
+      covered = null;
       return;
     }
     const { width, height } = viewportSize();
-    const x0 = -view.x / view.k - (width / view.k) * MARGIN;
-    const y0 = -view.y / view.k - (height / view.k) * MARGIN;
-    const x1 = x0 + (width / view.k) * (1 + 2 * MARGIN);
-    const y1 = y0 + (height / view.k) * (1 + 2 * MARGIN);
+    const seen = areaOf(view, width, height, 0);
+    if (covered && inside(seen, covered)) return;
+    const area = areaOf(view, width, height, MARGIN);
     let out = '';
     let count = 0;
     for (const item of items) {
-      if (item.x > x1 || item.y > y1 || item.x + item.width < x0 || item.y + item.height < y0) continue;
+      if (item.x > area.x1 || item.y > area.y1 || item.x + item.width < area.x0 || item.y + item.height < area.y0) continue;
       out += labelMarkup(item);
       if (++count >= MAX_LABELS) break;
     }
     layer.innerHTML = out;
+    covered = count < MAX_LABELS ? area : null;
   }
 
   return {
     /** @param {typeof items} next */
     setItems(next) {
       items = next;
+      covered = null;
       update(lastView);
     },
     /** Call on every camera change; redraws once per frame at most. */
     update,
     clear() {
       items = [];
+      covered = null;
       layer.replaceChildren();
     },
   };
@@ -57,6 +63,19 @@ export function createViewportLabels(layer, viewportSize, minScale) {
     lastView = view;
     if (!frame) frame = requestAnimationFrame(render);
   }
+}
+
+/** The graph area a view shows, grown by margin (a share of its size) on each side. */
+function areaOf(view, width, height, margin) {
+  const w = width / view.k;
+  const h = height / view.k;
+  const x0 = -view.x / view.k - w * margin;
+  const y0 = -view.y / view.k - h * margin;
+  return { x0, y0, x1: x0 + w * (1 + 2 * margin), y1: y0 + h * (1 + 2 * margin) };
+}
+
+function inside(a, b) {
+  return a.x0 >= b.x0 && a.y0 >= b.y0 && a.x1 <= b.x1 && a.y1 <= b.y1;
 }
 
 function labelMarkup(item) {

@@ -22,9 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gradtrace.service import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 STALLED = 2000
-ADDRESSES = 10  # 200 connections each: under the per-address cap, so the header deadline closes them
+ADDRESSES = 10  # 200 connections each: under the per-address cap, so the caps and deadlines close them
 SLOW_BODIES = 40
 MAX_CONNECTIONS = 1500  # under the flood: the longest-waiting stalled connections make room
 MAX_REPLY_MB = 1
@@ -180,7 +182,8 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
 
 
 def test_one_address_past_its_cap_is_refused_at_once(server: Server) -> None:
-    cap = 256
+    cap = Settings().client_connections
+    _raise_fd_limit(cap + 200)
     socks = [_open(server.port, "127.0.4.1", PARTIAL_HEADERS) for _ in range(cap + 20)]
     try:
         still, replies = _wait_closed(socks[cap:], 3.0)

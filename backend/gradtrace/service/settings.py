@@ -88,8 +88,8 @@ class Settings:
     max_connections: int = _opt("open connections in all; past it new ones are refused at once "
                                 "(0: 4096, fewer if the open-file limit is lower)", int, default=0)
     client_connections: int = _opt("open connections one client address may hold; past it its new ones "
-                                   "are refused at once (0: no cap; trusted proxies are exempt)", int,
-                                   default=256)
+                                   "are refused at once (0: no cap; trusted proxies are exempt; a class "
+                                   "behind one NAT address uses a few per student)", int, default=512)
     cache_entries: int = _opt("results kept in the parent's LRU cache; 0 turns it off", int,
                               default=1024)
     cache_mb: int = _opt("memory the result cache may use, in MiB", int, default=256)

@@ -115,6 +115,13 @@ def test_a_clicker_steps_once_whatever_has_the_focus(server: str, browser: Any) 
             assert step(page) == start, control
             page.keyboard.press("PageDown")
         assert values(page) == before
+        # Space plays and pauses; it does not press the focused button.
+        page.locator("#theme-toggle").focus()
+        page.keyboard.press("Space")
+        assert page.locator("#play.playing").count() == 1
+        page.keyboard.press("Space")
+        assert page.locator("#play.playing").count() == 0
+        assert page.get_attribute("#theme-toggle", "aria-pressed") == "false"
         page.select_option("#speed-select", "2")
         assert page.evaluate("document.activeElement.id") != "speed-select"
     finally:

@@ -152,3 +152,19 @@ def test_views_of_the_same_memory_are_read_once_and_agree() -> None:
     assert out[0] == out[1] and out[0] is not out[1]
     assert out[2]["head"] == out[0]["head"]  # read on its own: sums in another order
     assert out[2]["stats"]["mean"] == pytest.approx(out[0]["stats"]["mean"], rel=1e-5)
+
+
+def test_broadcast_views_of_a_trillion_elements_are_read_by_sample() -> None:
+    """Nothing of an ``expand``ed view is copied whole: not for the head, the statistics or the grid."""
+    s = Summaries()
+    line = s.add(torch.zeros(1).expand(10**12))
+    square = s.add(torch.tensor([[2.5]]).expand(10**6, 10**6))
+    rows = s.add(torch.arange(3.0).expand(10**7, 3))
+    s.flush(FULL)
+    for summary in (line, square, rows):
+        Summary.model_validate(summary)
+        assert summary["stats"]["sample"] <= 2 * summary_module.SAMPLE
+    assert line["head"] == [0.0] * 8 and line["stats"]["max"] == 0.0
+    assert square["stats"]["mean"] == 2.5 and square["grid"]["data"][15][15] == 2.5
+    assert rows["head"] == [0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 0.0, 1.0]
+    assert rows["stats"]["mean"] == pytest.approx(1.0) and rows["stats"]["max"] == 2.0

@@ -253,8 +253,8 @@ def _fill_large(
             stat["sample"] = count
     grids = None
     if detail.grid and len(shape) == 2:
-        pooled = [_numeric(t).reshape(-1, 1, *shape) for t in tensors]  # views: rows, or one tensor
-        grids = _grids(pooled[0] if len(pooled) == 1 else torch.cat(pooled), shape, detail.grid)
+        pooled = [_grid_source(_numeric(t).reshape(-1, *shape), detail.grid) for t in tensors]
+        grids = _grids(pooled[0] if len(pooled) == 1 else torch.cat(pooled), detail.grid)
     for i, (summary, head, stat) in enumerate(zip(summaries, heads_list, stats, strict=True)):
         summary["head"] = head
         summary["stats"] = stat
@@ -263,9 +263,10 @@ def _fill_large(
 
 
 def _head(t: torch.Tensor, k: int) -> torch.Tensor:
-    """The first ``k`` elements in row-major order, without copying the rest: a view of the
-    first index of the leading dimensions, flattened over the few trailing ones that hold
-    ``k`` elements (indexing ``unravel_index`` positions costs fifty times more)."""
+    """The first ``k`` elements in row-major order, copying fewer than ``2 k``: the first index
+    of the leading dimensions, the first rows of the one that reaches ``k`` (indexing
+    ``unravel_index`` positions costs fifty times more; ``reshape`` of a broadcast view
+    would copy all of it)."""
     k = min(k, t.numel())
     if t.is_contiguous():
         return t.view(-1)[:k]
@@ -273,7 +274,9 @@ def _head(t: torch.Tensor, k: int) -> torch.Tensor:
     while split > 0 and inner < k:
         split -= 1
         inner *= t.shape[split]
-    return t[(0,) * split].reshape(-1)[:k]
+    block = t[(0,) * split]  # the trailing dimensions, which hold at least k elements
+    rows = -(-k // max(1, inner // block.shape[0])) if block.dim() else 1
+    return block[:rows].reshape(-1)[:k] if block.dim() else block.reshape(-1)
 
 
 def _sample(t: torch.Tensor) -> torch.Tensor:
@@ -370,9 +373,18 @@ def _masked_stats(x: torch.Tensor, dtype: torch.dtype) -> list[dict[str, Any]]:
     return out
 
 
-def _grids(x: torch.Tensor, shape: list[int], size: int) -> list[dict[str, Any]]:
+def _grid_source(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``x`` (n × rows × cols) as n × 1 × rows × cols to pool; above ``SAMPLE_ABOVE`` elements
+    every few rows and columns only, about ``16 size`` of each (a strided view, no copy)."""
+    rows, cols = x.shape[1], x.shape[2]
+    if x.numel() > SAMPLE_ABOVE:
+        x = x[:, :: max(1, rows // (16 * size)), :: max(1, cols // (16 * size))]
+    return x.unsqueeze(1)
+
+
+def _grids(x: torch.Tensor, size: int) -> list[dict[str, Any]]:
     """Mean of each block of each 2-D tensor (``x``: n × 1 × rows × cols), at most ``size`` × ``size``."""
-    rows, cols = min(size, shape[0]), min(size, shape[1])
+    rows, cols = min(size, x.shape[2]), min(size, x.shape[3])
     pooled = torch.nn.functional.adaptive_avg_pool2d(x, (rows, cols))[:, 0]
     # Cells only colour a heatmap: four digits are more than its colours can show.
     return [{"rows": rows, "cols": cols, "data": d} for d in _values(pooled, torch.float32, GRID_DIGITS)]

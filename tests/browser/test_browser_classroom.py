@@ -254,3 +254,33 @@ def test_user_zoom_is_kept_until_fit_and_shared_with_speed(server: str, browser:
     page.keyboard.press("0")
     page.wait_for_timeout(50)
     assert page.eval_on_selector(".viewport", "el => el.getAttribute('transform')") != zoomed
+
+
+CHAIN = ("import torch\nx = torch.tensor(1.0, requires_grad=True)\ny = x\n"
+         "for i in range(60):\n    y = y * 1.01 + 0.1\n")
+
+# Nodes at least partly on screen, and the smallest name label each shows (0: none).
+ON_SCREEN_LABELS = """() => {
+  const view = document.querySelector('.graph-svg').getBoundingClientRect();
+  const out = [];
+  for (const node of document.querySelectorAll('.graph-svg .node')) {
+    const b = node.getBoundingClientRect();
+    if (b.right < view.left || b.left > view.right || b.bottom < view.top || b.top > view.bottom) continue;
+    const labels = [...node.querySelectorAll('.t-title, .t-op, .t-name')]
+      .filter((el) => getComputedStyle(el).display !== 'none');
+    const px = labels.map((el) => {
+      const m = el.getScreenCTM();
+      return parseFloat(getComputedStyle(el).fontSize) * Math.hypot(m.a, m.b);
+    });
+    out.push(px.length ? Math.min(...px) : 0);
+  }
+  return out;
+}"""
+
+
+def test_labels_never_vanish_at_the_opening_zoom(server: str, page: Any) -> None:
+    """A 240-node chain is too long to read whole: it opens on its first step, every label readable."""
+    open_app(page, f"{server}/?code={quote(CHAIN)}")
+    assert page.locator(".graph-svg .node").count() > 200
+    labels = page.evaluate(ON_SCREEN_LABELS)
+    assert labels and min(labels) >= 14 - 0.05, labels

@@ -168,3 +168,15 @@ def test_broadcast_views_of_a_trillion_elements_are_read_by_sample() -> None:
     assert square["stats"]["mean"] == 2.5 and square["grid"]["data"][15][15] == 2.5
     assert rows["head"] == [0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 0.0, 1.0]
     assert rows["stats"]["mean"] == pytest.approx(1.0) and rows["stats"]["max"] == 2.0
+
+
+def test_many_small_tensors_are_stacked_a_bounded_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(summary_module, "STACK_NUMEL", 1_000)  # ten 10×10 tensors a chunk
+    tensors = [torch.randn(10, 10) + i for i in range(35)]
+    s = Summaries()
+    out = [s.add(t) for t in tensors]
+    s.flush(FULL)
+    for t, summary in zip(tensors, out, strict=True):
+        assert summary["stats"]["mean"] == pytest.approx(t.double().mean().item(), rel=1e-5)
+        assert summary["stats"]["max"] == pytest.approx(t.max().item())
+        assert summary["head"] == pytest.approx(t.flatten()[:8].tolist(), rel=1e-6)

@@ -154,8 +154,11 @@ def _fill_group(shape: list[int], dtype: torch.dtype, device: str, group: _Group
             summary["data"] = value
         return
     if numel <= BATCH_NUMEL:
-        flat = torch.stack(tensors).reshape(len(tensors), numel)
-        _fill_large([flat], flat, numel, flat[:, : detail.head], _row_moments(flat), shape, summaries, detail)
+        step = max(1, STACK_NUMEL // numel)  # a stacked copy of at most STACK_NUMEL elements at a time
+        for at in range(0, len(tensors), step):
+            flat = torch.stack(tensors[at : at + step]).reshape(-1, numel)
+            moments, heads = _row_moments(flat), flat[:, : detail.head]
+            _fill_large([flat], flat, numel, heads, moments, shape, summaries[at : at + step], detail)
         return
     tensors, copies = _distinct(tensors, summaries)
     summaries = summaries[: len(tensors)]
@@ -224,6 +227,7 @@ def _values(stacked: torch.Tensor, dtype: torch.dtype, digits: int = 8) -> list[
 # Tensors of up to this many elements are stacked with the others of their shape and
 # reduced as rows of one tensor; bigger ones are reduced one by one, where they lie.
 BATCH_NUMEL = 4096
+STACK_NUMEL = 1 << 22
 # Statistics of bigger tensors come from an evenly strided sample of about SAMPLE elements.
 SAMPLE_ABOVE = 1 << 22
 SAMPLE = 1 << 20

@@ -85,7 +85,7 @@ def test_refusals_are_logged_once_per_interval(caplog: pytest.LogCaptureFixture)
     tally = Tally(interval=3600)
     with caplog.at_level(logging.WARNING, logger="gradtrace.api"):
         for n in range(5000):
-            tally.note("refused (server full)", f"10.0.{n % 3}.1")
+            tally.note("refused_full", f"10.0.{n % 3}.1")
         assert len(caplog.records) == 1  # the first at once; the rest wait for the interval
         tally.flush()
     assert len(caplog.records) == 2

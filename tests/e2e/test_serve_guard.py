@@ -174,6 +174,9 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
     timed_out, evicted, refused = (replies.get(key, 0) for key in (b"HTTP/1.1 408", b"", b"HTTP/1.1 503"))
     assert timed_out + evicted + refused == STALLED + SLOW_BODIES, replies
     assert evicted >= 200 and timed_out <= MAX_CONNECTIONS, replies
+    counted = httpx.get(server.url + "api/health").json()["connections"]
+    assert counted["max"] == MAX_CONNECTIONS and counted["evicted"] >= 200, counted
+    assert counted["headers_late"] + counted["body_late"] >= timed_out, counted
     assert health_s < 1.0 and graph_s < 3 * usual + 1.0, (health_s, graph_s, usual)
     log = server.log()
     assert "Traceback" not in log and "Too many open files" not in log

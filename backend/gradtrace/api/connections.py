@@ -82,6 +82,18 @@ def _reply(status: bytes, error: dict[str, object], extra: bytes = b"") -> bytes
             + str(len(body)).encode() + b"\r\nconnection: close\r\n" + extra + b"\r\n" + body)
 
 
+# what the log says for each kind of event (/api/health reports them by key)
+LABELS = {
+    "refused_full": "refused (server full)",
+    "refused_address": "refused (address over its cap)",
+    "evicted": "closed (waited longest for headers, server full)",
+    "headers_late": "closed (headers too slow)",
+    "body_late": "closed (body too slow)",
+    "reply_unread": "closed (reply not read)",
+    "not_http": "refused (not HTTP)",
+}
+
+
 @dataclass
 class Tally:
     """Events counted by kind and logged at most once per ``interval``."""
@@ -89,6 +101,7 @@ class Tally:
     interval: float = LOG_INTERVAL
     counts: Counter[str] = field(default_factory=Counter)
     addresses: Counter[str] = field(default_factory=Counter)
+    totals: Counter[str] = field(default_factory=Counter)  # since the start, for /api/health
     last_log: float = -LOG_INTERVAL
     _timer: asyncio.TimerHandle | None = None
 
@@ -96,6 +109,7 @@ class Tally:
         """Count one event; the first after a quiet interval is logged at once, the rest
         together when the interval is over."""
         self.counts[kind] += 1
+        self.totals[kind] += 1
         self.addresses[address or "?"] += 1
         if self._timer is not None:
             return
@@ -112,7 +126,7 @@ class Tally:
             self._timer = None
         if not self.counts:
             return
-        what = ", ".join(f"{n} {kind}" for kind, n in self.counts.most_common())
+        what = ", ".join(f"{n} {LABELS.get(kind, kind)}" for kind, n in self.counts.most_common())
         who = ", ".join(f"{a} ({n})" for a, n in self.addresses.most_common(3))
         log.warning("connections: %s in the last %.0f s; most from %s", what,
                     min(time.monotonic() - self.last_log, self.interval), who)
@@ -152,10 +166,10 @@ class ConnectionGuard:
         """
         if address is not None and self.per_client and self.open[address] >= self.per_client \
                 and not self._exempt_address(address):
-            self.tally.note("refused (address over its cap)", address)
+            self.tally.note("refused_address", address)
             return False
         if total_open - self.evicting >= self.max_total and not self._make_room(address):
-            self.tally.note("refused (server full)", address)
+            self.tally.note("refused_full", address)
             return False
         if address is not None:
             self.open[address] += 1
@@ -167,7 +181,7 @@ class ConnectionGuard:
         oldest = next(iter(self.waiting))
         del self.waiting[oldest]
         self.evicting += 1
-        self.tally.note("closed (waited longest for headers, server full)", address)
+        self.tally.note("evicted", address)
         oldest.evict()
         return True
 
@@ -179,6 +193,11 @@ class ConnectionGuard:
         self.open[address] -= 1
         if self.open[address] <= 0:
             del self.open[address]
+
+    def state(self) -> dict[str, object]:
+        """Open connections, the caps, and what was refused or closed since the start."""
+        return {"open": sum(self.open.values()), "max": self.max_total, "per_client": self.per_client,
+                "waiting_for_headers": len(self.waiting), **dict(sorted(self.tally.totals.items()))}
 
     def _exempt_address(self, address: str) -> bool:
         if self._exempt_all:
@@ -193,7 +212,7 @@ class ConnectionGuard:
 class FoldIntoTally(logging.Filter):
     """uvicorn logs every unparseable request on its own line; count them in the tally instead."""
 
-    MESSAGES: ClassVar[dict[str, str]] = {"Invalid HTTP request received.": "refused (not HTTP)"}
+    MESSAGES: ClassVar[dict[str, str]] = {"Invalid HTTP request received.": "not_http"}
 
     def __init__(self, tally: Tally) -> None:
         super().__init__()

@@ -176,7 +176,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        self.guard.tally.note("closed (headers too slow)", self._address)
+        self.guard.tally.note("headers_late", self._address)
         self._unset_keepalive_if_required()
         self.transport.write(self.guard.timeout_reply)
         self.transport.close()
@@ -185,7 +185,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        self.guard.tally.note("closed (body too slow)", self._address)
+        self.guard.tally.note("body_late", self._address)
         cycle = self.cycle
         answered = cycle is not None and cycle.response_started
         if cycle is not None:  # the app's next receive() sees a disconnect, its replies go nowhere
@@ -197,5 +197,5 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _reader_stalled(self) -> None:
         self._stall = None
-        self.guard.tally.note("closed (reply not read)", self._address)
+        self.guard.tally.note("reply_unread", self._address)
         self.transport.abort()

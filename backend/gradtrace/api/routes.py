@@ -76,10 +76,11 @@ async def health(request: Request) -> Response:
     graphs: GraphService = request.app.state.graphs
     workers = pool.state()
     status = "ok" if workers["ready"] + workers["busy"] > 0 else "starting"
+    guard = getattr(request.app.state, "connections", None)  # set by `gradtrace serve`
     return json_response({
         "status": status, "version": __version__, "workers": workers,
         "cache": graphs.cache.state(), "timeout_s": pool.settings.timeout,
-        "enforced": pool.stats.enforced,
+        "enforced": pool.stats.enforced, "connections": guard.state() if guard is not None else None,
     })
 
 

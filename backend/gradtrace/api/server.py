@@ -58,8 +58,10 @@ def serve(settings: Settings) -> int:
         return 1
     port = sock.getsockname()[1]
     guard = ConnectionGuard(settings, raise_open_file_limit())
+    app = create_app(settings)
+    app.state.connections = guard  # /api/health reports it
     config = uvicorn.Config(
-        create_app(settings), log_level=settings.log_level.lower(), access_log=settings.access_log,
+        app, log_level=settings.log_level.lower(), access_log=settings.access_log,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None, server_header=False,
         timeout_graceful_shutdown=5, http=guarded_protocol(guard),

@@ -34,58 +34,84 @@ import { updateStep } from './updates.js';
  * @returns {Step[]}
  */
 export function buildTimeline(index, { pass: only = null } = {}) {
-  const { graph, nodes } = index;
-  const passes = backwardPasses(graph);
-  const steps = [startStep(index, only)];
-  const forwardOps = (graph.forward_order || []).filter((id) => {
-    const op = nodes.get(id);
-    return op && op.kind === 'op' && !isAccumulate(op);
-  });
-  const updates = updatesAfter(graph);
+  const passes = backwardPasses(index.graph);
+  const updates = updatesAfter(index.graph);
+  const forward = forwardCursor(index, only);
   const shown = only === null ? passes.map((_, k) => k) : [only].filter((k) => passes[k]);
-  const forwarded = new Set();
+  const steps = [startStep(index, only)];
   let lastPass = null;
-  let cursor = 0;
   if (only === null) pushUpdates(steps, index, updates.get(null), null);
   shown.forEach((k, position) => {
     const pass = passes[k];
-    if (!nodes.has(pass.root)) return;
-    const own = passNodeSet(pass);
-    const previous = position > 0 ? passes[shown[position - 1]] : null;
-    if (only === null && previous) pushGap(steps, previous, pass);
-    // This pass's forward: the ops of its graph not run by an earlier pass (shared nodes shared),
-    // and, playing the whole program, the ops that ran before them outside any pass.
-    const last = own ? lastIndexIn(forwardOps, own) : position === 0 ? forwardOps.length - 1 : -1;
-    const mine = only === null ? forwardOps.slice(cursor, Math.max(cursor, last + 1)) : forwardOps.filter((id) => !own || own.has(id));
-    cursor = Math.max(cursor, last + 1);
-    const passSteps = mine.filter((id) => !forwarded.has(id)).map((id) => forwardStep(index, nodes.get(id), k));
-    for (const id of mine) forwarded.add(id);
-    for (const step of passSteps) step.pass = k;
+    if (!index.nodes.has(pass.root)) return;
+    if (only === null && position > 0) pushGap(steps, passes[shown[position - 1]], pass);
+    const forwardSteps = forward.take(pass, k, position);
     const seed = seedStep(index, pass.root, k);
-    (passSteps[0] || seed).setValues = passLeafValues(pass);
-    steps.push(...passSteps, seed);
-    const tracker = gradTracker(index, pass.order, k);
-    for (const opId of pass.order) {
-      const op = nodes.get(opId);
-      if (op?.kind !== 'op') continue;
-      const step = backwardStep(index, op, pass.root, tracker, k);
-      step.pass = k;
-      steps.push(step);
-    }
+    // The leaves hold, from this pass's first step, the values its graph read.
+    (forwardSteps[0] || seed).setValues = passLeafValues(pass);
+    steps.push(...forwardSteps, seed, ...backwardSteps(index, pass, k));
     lastPass = k;
     if (pass.index !== undefined && pass.index !== null) pushUpdates(steps, index, updates.get(pass.index), k);
   });
-  if (only === null) {
-    for (const id of forwardOps.slice(cursor)) if (!forwarded.has(id)) steps.push(forwardStep(index, nodes.get(id)));
-  }
-  if (steps.length > 1) {
-    // .grad as the program left it: an update after the last pass (zero_grad) counts too.
-    const { gradOverrides } = revealedAt(steps, steps.length - 1);
-    const done = lastPass !== null ? doneStep(index, lastPass, gradOverrides) : forwardDoneStep();
-    done.pass = lastPass;
-    steps.push(done);
-  }
+  if (only === null) steps.push(...forward.rest());
+  if (steps.length > 1) steps.push(endStep(index, steps, lastPass));
   return steps;
+}
+
+/**
+ * Hands out forward steps pass by pass: a pass's forward is the ops of its graph not run by
+ * an earlier pass (shared nodes shared) and, playing the whole program, the ops that ran
+ * before them outside any pass; rest() is what ran after the last pass (an output never
+ * back-propagated, a no_grad evaluation).
+ */
+function forwardCursor(index, only) {
+  const ops = (index.graph.forward_order || []).filter((id) => {
+    const op = index.nodes.get(id);
+    return op && op.kind === 'op' && !isAccumulate(op);
+  });
+  const forwarded = new Set();
+  let cursor = 0;
+  const stepsOf = (ids, k) => ids.filter((id) => !forwarded.has(id)).map((id) => {
+    forwarded.add(id);
+    const step = forwardStep(index, index.nodes.get(id), k);
+    step.pass = k;
+    return step;
+  });
+  return {
+    take(pass, k, position) {
+      const own = passNodeSet(pass);
+      if (only !== null) return stepsOf(ops.filter((id) => !own || own.has(id)), k);
+      // Old JSON lists no nodes per pass: the first pass takes the whole forward.
+      const last = own ? lastIndexIn(ops, own) : position === 0 ? ops.length - 1 : -1;
+      const mine = ops.slice(cursor, Math.max(cursor, last + 1));
+      cursor = Math.max(cursor, last + 1);
+      return stepsOf(mine, k);
+    },
+    rest: () => stepsOf(ops.slice(cursor), null),
+  };
+}
+
+/** The backward steps of one pass, in the order torch ran its nodes. */
+function backwardSteps(index, pass, k) {
+  const tracker = gradTracker(index, pass.order, k);
+  const out = [];
+  for (const opId of pass.order) {
+    const op = index.nodes.get(opId);
+    if (op?.kind !== 'op') continue;
+    const step = backwardStep(index, op, pass.root, tracker, k);
+    step.pass = k;
+    out.push(step);
+  }
+  return out;
+}
+
+/** The last step: every leaf's .grad as the program left it (a zero_grad after the last pass counts). */
+function endStep(index, steps, lastPass) {
+  if (lastPass === null) return forwardDoneStep();
+  const { gradOverrides } = revealedAt(steps, steps.length - 1);
+  const done = doneStep(index, lastPass, gradOverrides);
+  done.pass = lastPass;
+  return done;
 }
 
 /** The node ids of a pass's own graph, or null for old JSON that does not list them. */

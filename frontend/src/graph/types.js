@@ -25,6 +25,7 @@
  * @property {Num} std
  * @property {number} [nan]
  * @property {number} [inf]
+ * @property {number|null} [sample]  computed on an evenly strided sample of this many elements
  */
 
 /**

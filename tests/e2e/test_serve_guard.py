@@ -96,6 +96,31 @@ def _open(port: int, source: str, first_bytes: bytes) -> socket.socket:
     return sock
 
 
+def _reader_that_stops(port: int) -> socket.socket:
+    """A client that asks for a half-megabyte graph twelve times over (pipelined: more than the
+    kernel's socket buffers hold) and never reads the replies."""
+    source = "x = torch.ones(4, requires_grad=True)\nfor i in range(700):\n    x = x * 1.001\ny = x.sum()\n"
+    payload = json.dumps({"source": source}).encode()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind(("127.0.2.3", 0))
+    sock.connect(("127.0.0.1", port))
+    request = (b"POST /api/graph HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+    sock.sendall(request * 12)
+    return sock
+
+
+def _counted_once(server: Server, kind: str, within: float) -> dict[str, int]:
+    """/api/health's connection counts, once ``kind`` has been counted (or ``within`` is over)."""
+    end = time.monotonic() + within
+    while True:
+        counted: dict[str, int] = httpx.get(server.url + "api/health").json()["connections"]
+        if counted.get(kind, 0) or time.monotonic() > end:
+            return counted
+        time.sleep(0.5)
+
+
 def _reads_to_eof(sock: socket.socket) -> bool:
     """Whether the server has closed ``sock`` (what it sent before is read and dropped)."""
     sock.settimeout(1.0)
@@ -151,6 +176,7 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
         assert normal.post(server.url + "api/graph", json={"source": source, "seed": 1}).status_code == 200
         usual = time.monotonic() - started
         idle = _open(server.port, "127.0.2.2", b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        unread = _reader_that_stops(server.port)
         socks = [_open(server.port, f"127.0.1.{1 + i % ADDRESSES}", PARTIAL_HEADERS) for i in range(STALLED)]
         socks += [_open(server.port, "127.0.3.1", SLOW_BODY) for _ in range(SLOW_BODIES)]
         opened = time.monotonic()
@@ -165,7 +191,7 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
             still, replies = _wait_closed(socks, 30 - (time.monotonic() - opened))
             idle_closed = _reads_to_eof(idle)  # answered, then idle past --idle-timeout (5 s)
         finally:
-            for sock in [*socks, idle]:
+            for sock in [*socks, idle, unread]:
                 sock.close()
     assert still == 0, f"{still} stalled connections still open after 30 s"
     assert idle_closed, "an idle keep-alive connection stayed open"
@@ -174,8 +200,9 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
     timed_out, evicted, refused = (replies.get(key, 0) for key in (b"HTTP/1.1 408", b"", b"HTTP/1.1 503"))
     assert timed_out + evicted + refused == STALLED + SLOW_BODIES, replies
     assert evicted >= 200 and timed_out <= MAX_CONNECTIONS, replies
-    counted = httpx.get(server.url + "api/health").json()["connections"]
+    counted = _counted_once(server, "reply_unread", within=10.0)
     assert counted["max"] == MAX_CONNECTIONS and counted["evicted"] >= 200, counted
+    assert counted.get("reply_unread") == 1, counted  # the reader that stopped, after --body-timeout
     assert counted["headers_late"] + counted["body_late"] >= timed_out, counted
     assert health_s < 1.0 and graph_s < 3 * usual + 1.0, (health_s, graph_s, usual)
     log = server.log()

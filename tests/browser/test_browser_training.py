@@ -237,9 +237,13 @@ def test_nn_narration_names_every_input_and_every_gradient(server: str, page: An
     done = texts[-1]
     for name in ("model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"):
         assert f"{name}.grad = " in done, done
-    # x reaches the first layer on screen too.
-    x_edges = page.evaluate("""() => [...document.querySelectorAll('.graph-svg .edge')].length""")
-    assert x_edges > 0
+    # x reaches the first layer on screen too: its edge in the JSON is drawn.
+    graph = graph_json(server, EXAMPLES["nn-mlp-sgd"]["source"])
+    x = graph["variables"]["x"]
+    from_x = {e["id"] for e in graph["edges"] if e["source"] == x and e["kind"] == "input"}
+    edges = "() => [...document.querySelectorAll('.graph-svg .edge')].map((e) => e.dataset.id)"
+    drawn = set(page.evaluate(edges))
+    assert from_x and from_x <= drawn
     assert page_errors.unexpected() == []
 
 

@@ -2,6 +2,7 @@
 // dots travelling along edges, and the camera following the active nodes.
 import { edgeGradText, gradOf, leafGradAfter, revealedAt } from './timeline.js';
 import { valueShape } from './render/nodeContent.js';
+import { passNodes } from './graph/model.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const FLOW_MS = 900;
@@ -28,6 +29,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
   function load(newSteps, newAlias, computedLater, graphIndex = null) {
     stop();
     changedValues.clear();
+    passSets.clear();
     index = graphIndex;
     steps = newSteps;
     alias = newAlias;
@@ -41,6 +43,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     current = Math.max(0, Math.min(steps.length - 1, index));
     const step = steps[current];
     applyReveal(current);
+    dimOtherPasses(step);
     applyHighlight(step);
     if (animate && !reducedMotion.matches) runDots(step);
     else clearDots();
@@ -83,6 +86,33 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
         if (text && text !== '–') renderer.showEdgeLabel(id, text);
       }
     }
+  }
+
+  /** Per pass (position in backward_passes): the view ids of its own graph, built on first use. */
+  const passSets = new Map();
+
+  /**
+   * Playing a loop whose iterations are all drawn, the iteration being played stands out:
+   * nodes and edges of the other iterations fade (shared leaves belong to every one).
+   */
+  function dimOtherPasses(step) {
+    const scene = renderer.scene;
+    if (!scene || !index) return;
+    const passes = index.graph.backward_passes || [];
+    const own = passes.length > 1 && step.pass !== null && step.pass !== undefined ? passSet(step.pass) : null;
+    for (const [id, el] of scene.nodeEls) el.classList.toggle('other-pass', !!own && !own.has(id));
+    for (const edge of scene.view.edges) {
+      const el = scene.edgeEls.get(edge.id);
+      if (el) el.classList.toggle('other-pass', !!own && !(own.has(edge.source) && own.has(edge.target)));
+    }
+  }
+
+  function passSet(k) {
+    if (!passSets.has(k)) {
+      const ids = passNodes(index, k);
+      passSets.set(k, ids ? new Set([...ids].map(viewId)) : null);
+    }
+    return passSets.get(k);
   }
 
   /** Leaves whose value text was changed: put back to the graph's value when no step sets one. */

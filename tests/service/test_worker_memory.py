@@ -18,9 +18,9 @@ from gradtrace.core import DEFAULT_LIMITS
 from gradtrace.service import Job, Settings, WorkerPool
 
 QUICK = "x = torch.tensor(2.0, requires_grad=True)\ny = x * x\ny.backward()\n"
-# a graph of 18,000 nodes (past the step budget, so run without it): its Python objects
-# leave about 45 MiB that malloc_trim cannot return (partly used pymalloc arenas)
-BIG_GRAPH = ("x = torch.ones(100, requires_grad=True)\nfor i in range(9000):\n    x = x * 1.001\n"
+# a graph of 12,000 nodes (past the step budget, so run without it): its Python objects
+# leave about 35 MiB that malloc_trim cannot return (partly used pymalloc arenas)
+BIG_GRAPH = ("x = torch.ones(100, requires_grad=True)\nfor i in range(6000):\n    x = x * 1.001\n"
              "y = x.sum()\n")
 LOOSE = DEFAULT_LIMITS.with_overrides(steps=10**12, loop_iterations=10**12, wall_seconds=3600.0)
 # 144 MiB held, then a second or so of work: long enough for the server's 10 Hz look

@@ -193,7 +193,8 @@ class BackwardPass(_Model):
     automatic: bool = Field(
         False,
         description="run by gradtrace after the program ended, from the output the program never "
-        "back-propagated (a note says so); the program's own passes come before it",
+        "back-propagated: the only pass of a program without backward(), or the last one after the "
+        "program's own passes (then the note output_backward says so)",
     )
     nodes: list[str] = Field(
         default_factory=list,
@@ -237,7 +238,8 @@ class Update(_Model):
 
     kind: Literal["optimizer_step", "inplace", "zero_grad", "scheduler_step"] = Field(
         description="optimizer_step: optimizer.step() moved the leaf; inplace: the program wrote it "
-        "(w -= lr * w.grad, w.data -= ..., p.add_(...)); zero_grad: its .grad was zeroed or set to None "
+        "(w -= lr * w.grad, w.data -= ..., p.add_(...); also w = w - lr * w.grad under no_grad, which "
+        "binds the name to a new leaf: node is the old one); zero_grad: its .grad was zeroed or set to None "
         "(x.grad.zero_(), opt.zero_grad(), model.zero_grad()); scheduler_step: a learning-rate scheduler"
     )
     node: str | None = Field(description="the leaf's tensor node id; null for scheduler_step")
@@ -258,7 +260,9 @@ class Iteration(_Model):
     pass_: int = Field(alias="pass", description="BackwardPass.index")
     loss: Number = Field(None, description="the root's value when it is a single number, else null")
     params: dict[str, Number] = Field(
-        default_factory=dict, description="leaf label -> value read by this pass, for single-number leaves"
+        default_factory=dict,
+        description="leaf label -> value read by this pass, for single-number leaves (none when a pass "
+        "reaches more than 16 of them)",
     )
 
 

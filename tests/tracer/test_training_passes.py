@@ -326,3 +326,78 @@ def test_the_input_of_a_linear_layer_is_connected_where_addmm_reads_it() -> None
     (edge,) = [e for e in graph["edges"] if e["source"] == graph["variables"]["x"]]
     assert ops[edge["target"]]["label"] == "addmm" and edge.get("slot") == 1
     assert ops[edge["target"]]["module"] == "model.0"
+
+
+def test_a_loop_over_a_big_graph_ships_fewer_copies_of_it() -> None:
+    import gradtrace
+
+    w = torch.tensor(1.0, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.001)
+    with gradtrace.capture() as cap:
+        for _ in range(12):
+            opt.zero_grad()
+            y = sum([w * 1.001] * 600)  # 600 adds: some 1,200 autograd nodes a pass
+            assert isinstance(y, torch.Tensor)
+            y.backward()
+            opt.step()
+    graph = cap.trace(y, {"w": w}).data
+    GraphModel.model_validate(graph)
+    indices = [p["index"] for p in graph["backward_passes"]]
+    assert indices[0] == 0 and indices[-1] == 11 and 2 <= len(indices) < 12
+    assert graph["pass_count"] == 12 and len(graph["iterations"]) == 12
+    ops = [n for n in graph["nodes"] if n["kind"] == "op"]
+    assert len(ops) <= 5_000 + 1_300  # the graphs shown, with the last one whole
+    assert {u["after_pass"] for u in graph["updates"]} <= {*indices, None}
+
+
+def test_rebinding_the_name_to_a_new_leaf_is_the_update() -> None:
+    """The notes' image restoration: ``t = t - lr * t.grad`` under no_grad, then ``requires_grad_``."""
+    source = (
+        "import torch\nw = torch.tensor(0.0)\nfor i in range(3):\n    w.requires_grad_(True)\n"
+        "    loss = (w - 3.0) ** 2\n    loss.backward()\n    with torch.no_grad():\n"
+        "        w = w - 0.1 * w.grad\n"
+    )
+    w = torch.tensor(0.0)
+    read, moved = [], []
+    for _ in range(3):
+        w.requires_grad_(True)
+        ((w - 3.0) ** 2).backward()
+        read.append(w.item())
+        with torch.no_grad():
+            assert w.grad is not None
+            w = w - 0.1 * w.grad
+        moved.append(w.item())
+    graph = _trace(source)
+    passes = graph["backward_passes"]
+    assert [_num(p["leaves"][0]["value"]) for p in passes] == pytest.approx(read)
+    updates = graph["updates"]
+    assert [u["kind"] for u in updates] == ["inplace"] * 3 and [u["after_pass"] for u in updates] == [0, 1, 2]
+    assert [u["node"] for u in updates] == [p["leaves"][0]["node"] for p in passes]  # each pass's own leaf
+    assert [_num(u["after"]) for u in updates] == pytest.approx(moved)
+    assert updates[0]["span"]["line"] == 8
+
+
+def test_lbfgs_closure_passes_are_recorded_inside_the_step() -> None:
+    source = (
+        "import torch\nw = torch.tensor(0.0, requires_grad=True)\nopt = torch.optim.LBFGS([w], max_iter=3)\n"
+        "def closure():\n    opt.zero_grad()\n    loss = (w - 3.0) ** 2\n"
+        "    loss.backward()\n    return loss\n"
+        "opt.step(closure)\nfinal = (w - 3.0) ** 2\n"
+    )
+    w = torch.tensor(0.0, requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=3)
+    calls = []
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = (w - 3.0) ** 2
+        loss.backward()
+        calls.append(w.item())
+        return loss
+
+    opt.step(closure)
+    graph = _trace(source)
+    program = [p for p in graph["backward_passes"] if not p.get("automatic")]
+    assert [_num(p["leaves"][0]["value"]) for p in program] == pytest.approx(calls)
+    (step,) = [u for u in graph["updates"] if u["kind"] == "optimizer_step"]
+    assert _num(step["after"]) == pytest.approx(w.item())

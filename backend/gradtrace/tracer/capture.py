@@ -37,6 +37,8 @@ BackwardMode = Literal["auto", "ones", "none"] | bool
 DETAIL_NODES = 500  # above this, leave out saved tensors, op gradient lists and chain steps
 CHAIN_NODES = 2_000  # nodes asked for their local derivatives
 DEEP_GRAPH = 20_000  # graphs this big are freed on the reaper thread
+SHOWN_NODES = 5_000  # autograd nodes of the passes shown in detail, together (the last one: always)
+PLOTTED = 16  # single-number leaves a pass may have and still get their own curve on the loss plot
 
 
 @contextmanager
@@ -218,8 +220,10 @@ class Capture:
     def assigned(self, name: str, value: object, span: Span | None) -> None:
         """The user bound ``name``: name the tensor (or tensors, or module) it holds."""
         with paused():
-            self.state.variables.pop(name, None)
+            old = self.state.variables.pop(name, None)
             if isinstance(value, torch.Tensor):
+                if old is not None and old is not value:
+                    self._recorder.updates.rebound(old, value, span)
                 self.state.name(value, name, span)
                 self.state.variables[name] = value
             elif isinstance(value, tuple | list) and len(value) <= 64:
@@ -311,11 +315,12 @@ class Capture:
             record.leaves.append(PassLeaf(var, self._value_read(var), delivered, record.leaf_grads.get(node)))
         if record.call == "backward":
             self._recorder.updates.grads_delivered([leaf.tensor for leaf in record.leaves])
-        params = [
-            (leaf.tensor, float(leaf.value.item()))
-            for leaf in record.leaves
-            if leaf.value.numel() == 1 and leaf.value.is_floating_point()
+        scalars = [
+            leaf for leaf in record.leaves if leaf.value.numel() == 1 and leaf.value.is_floating_point()
         ]
+        if len(scalars) > PLOTTED:  # a curve each is for a handful (w and b), not a sum of thousands
+            scalars = []
+        params = [(leaf.tensor, float(leaf.value.item())) for leaf in scalars]
         root = record.root
         loss = float(root.detach().item()) if root.numel() == 1 and root.is_floating_point() else None
         s.iterations.append(IterationRecord(s.passes.count, loss, params))
@@ -447,8 +452,8 @@ class Capture:
         self, output: torch.Tensor | None, params: dict[int, str], notes: list[Any], device: str | None
     ) -> dict[str, Any]:
         output = output if isinstance(output, torch.Tensor) else None
-        nodes = self._shown_nodes(output)
-        passes = self.state.passes.kept()
+        passes = self._shown_passes()
+        nodes = self._shown_nodes(output, passes)
         count = self.state.passes.count
         if len(passes) < count:
             notes.append(note("passes_sampled", count=count, shown=len(passes)))
@@ -478,12 +483,31 @@ class Capture:
             head["output"] = out_id
         return {**head, **graph, "notes": notes}
 
-    def _shown_nodes(self, output: torch.Tensor | None) -> list[Node]:
-        """The output's graph, the graphs of the user's variables, and what was cut from them."""
+    def _shown_passes(self) -> list[PassRecord]:
+        """The passes kept in detail, as many as ``SHOWN_NODES`` of graph allow: the last one
+        always, then the first, then the others from the latest back (a big model's loop
+        must not ship ten copies of its graph)."""
+        kept = self.state.passes.kept()
+        if len(kept) <= 2:
+            return kept
+        seen: set[Node] = set()
+        chosen: list[PassRecord] = []
+        for p in [kept[-1], kept[0], *reversed(kept[1:-1])]:
+            nodes = self.walk.add(p.graph_roots) if p.graph_roots else []
+            new = [n for n in nodes if n not in seen]
+            if chosen and len(seen) + len(new) > SHOWN_NODES:
+                continue
+            seen.update(new)
+            chosen.append(p)
+        return sorted(chosen, key=lambda p: p.index)
+
+    def _shown_nodes(self, output: torch.Tensor | None, passes: list[PassRecord]) -> list[Node]:
+        """The output's graph, the graphs of the user's variables and of the passes shown, and
+        what was cut from them."""
         s = self.state
         tensors = [output, *s.variables.values()]
         roots: list[Node] = [t.grad_fn for t in tensors if t is not None and t.grad_fn is not None]
-        for p in s.passes.kept():  # every iteration shown in detail brings its own graph
+        for p in passes:  # every iteration shown in detail brings its own graph
             roots.extend(p.graph_roots)
         nodes = self.walk.add(roots)
         while True:

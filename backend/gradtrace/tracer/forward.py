@@ -85,12 +85,14 @@ class ForwardRecorder(TorchFunctionMode):
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
     ) -> Any:
         kwargs = kwargs or {}
-        if self.updates.quiet:  # inside optimizer.step(): the step is one update, not its ops
-            return func(*args, **kwargs)
         if func is torch.Tensor.backward:
             return self.on_backward(*args, **kwargs)
         if func is _AUTOGRAD_GRAD and self.on_grad is not None:
             return self.on_grad(*args, **kwargs)
+        if self.updates.quiet and not torch.is_grad_enabled():
+            # inside optimizer.step(): the step is one update, not its ops (a closure's
+            # forward, LBFGS's, runs with grad enabled and is recorded)
+            return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
         write = None
         if args and _in_place(name) and isinstance(args[0], torch.Tensor):

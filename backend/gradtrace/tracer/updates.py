@@ -12,6 +12,7 @@ found at the next step, by comparing each parameter group's ``lr``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -50,8 +51,11 @@ class UpdateWatcher:
         self._stepped: dict[int, tuple[int, torch.Tensor]] = {}  # leaf id -> (version, value) after a step
         self._lrs: dict[int, list[float | None]] = {}  # optimizer id -> each group's lr at its last step
         self._handles: list[Any] = []
+        self._thread = 0
 
     def install(self) -> None:
+        """torch's step hooks are global: only steps on the capturing thread are ours."""
+        self._thread = threading.get_ident()
         self._handles = [
             register_optimizer_step_pre_hook(self._before_step),
             register_optimizer_step_post_hook(self._after_step),
@@ -121,6 +125,20 @@ class UpdateWatcher:
         after = _copy(leaf.grad) if kind == "zero_grad" else _copy(leaf)
         self._add(kind, leaf, before, after)
 
+    def rebound(self, old: torch.Tensor, new: torch.Tensor, span: Span | None) -> None:
+        """``w = w - lr * w.grad`` under ``no_grad``: the name now holds a new tensor made from
+        the leaf it held. To the loop that is the leaf's update (recorded on the old leaf)."""
+        if old.grad_fn is not None or not old.requires_grad or new.grad_fn is not None:
+            return
+        mark = self.state.marks.get(id(new))
+        if mark is None or mark.cut_from != id(old) or id(old) not in self.state.leaves:
+            return
+        before = old.detach()
+        if before.shape == mark.value.shape and torch.equal(before, mark.value):
+            return  # x = x.detach(): the same numbers, no step taken
+        record = UpdateRecord("inplace", old, before.clone(), mark.value, self._after_pass(), span)
+        self.state.updates.append(record)
+
     def grad_set(self, t: Any, value: Any) -> None:
         """``w.grad = None`` (what ``zero_grad()`` does by default) or ``w.grad = zeros``."""
         if not isinstance(t, torch.Tensor) or t.grad is None or id(t) not in self.state.leaves:
@@ -132,21 +150,26 @@ class UpdateWatcher:
 
     # -- optimizer.step() ------------------------------------------------------------------
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if threading.get_ident() != self._thread:
+            return
         with torch._C.DisableTorchFunction():
             self._lr_changes(optimizer)
             taken: list[_Taken] = []
             for group in optimizer.param_groups:
                 lr = _number(group.get("lr"))
                 for p in group["params"]:
-                    if p.grad is not None and id(p) in self.state.leaves:
+                    if p.requires_grad:  # its .grad may come from a closure the step calls (LBFGS)
                         self.state.keep_leaf_value(p)
                         # .grad itself: a step does not write it; zeroing it in place later
                         # swaps in a copy (``_unshare_step_grad``)
-                        taken.append((p, self._current(p), p.grad.detach(), lr))
+                        grad = p.grad.detach() if p.grad is not None else None
+                        taken.append((p, self._current(p), grad, lr))
             self._steps.append(taken)
         self.quiet += 1
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if threading.get_ident() != self._thread:
+            return
         self.quiet = max(self.quiet - 1, 0)
         if not self._steps:
             return
@@ -154,6 +177,10 @@ class UpdateWatcher:
         with torch._C.DisableTorchFunction():
             name = type(optimizer).__name__
             for p, before, grad, lr in taken:
+                if before is not None and torch.equal(before, p):
+                    continue  # no gradient, or a zero step: nothing moved
+                if grad is None and p.grad is not None:
+                    grad = p.grad.detach().clone()
                 detail: dict[str, Any] = {"optimizer": name, "grad": grad}
                 if lr is not None:
                     detail["lr"] = lr

@@ -181,6 +181,7 @@ def test_stalled_connections_are_closed_while_others_are_served(server: Server) 
         socks += [_open(server.port, "127.0.3.1", SLOW_BODY) for _ in range(SLOW_BODIES)]
         opened = time.monotonic()
         try:
+            time.sleep(1.0)  # past the burst of accepts (a request sent in it waits behind them)
             started = time.monotonic()
             assert normal.get(server.url + "api/health").status_code == 200
             health_s = time.monotonic() - started
@@ -238,6 +239,17 @@ def test_an_oversized_body_gets_its_typed_413_not_a_reset(server: Server) -> Non
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413"), head[:80]
     assert json.loads(body)["error"]["code"] == "service_body_too_large"
+
+
+def test_requests_that_are_not_http_are_counted_not_logged_one_by_one(server: Server) -> None:
+    for _ in range(30):
+        with socket.create_connection(("127.0.0.1", server.port), source_address=("127.0.8.1", 0),
+                                      timeout=10) as sock:
+            sock.sendall(b"\x16\x03\x01\x02\x00 not http at all\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400")
+    counted = _counted_once(server, "not_http", within=5.0)
+    assert counted["not_http"] >= 30, counted
+    assert server.log().count("Invalid HTTP request") == 0
 
 
 UNNAMEABLE = ["/%00", "/fonts/%00", "/index.html%00.gz", "/assets%2F..%2F..%2Fetc%2Fpasswd",

@@ -1,11 +1,14 @@
 """Tensor values kept small enough to ship: the data up to a cap, else head + statistics.
 
-Summaries are the tracer's main cost on big graphs, so they are made in batches:
-``Summaries.add`` hands back an empty dict at once and ``flush`` fills it, where
-tensors of one shape and dtype are stacked, reduced together and converted with
-a single ``tolist``. Float values are rounded to 8 significant digits (float32
-holds about 7), so ``0.1`` ships as ``0.1``, not ``0.10000000149011612``. JSON
-has no NaN or infinity: those become ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+Summaries are the tracer's main cost, so they are made in batches: ``Summaries.add``
+hands back an empty dict at once and ``flush`` fills it, by groups of one shape, dtype
+and device. Small tensors of a group are stacked, reduced together and converted with a
+single ``tolist``; a big one is read where it lies, in its own dtype, in three
+vectorised passes (min/max, sum, sum of squares), by a strided sample when huge, and
+only what is shipped (head, statistics, heatmap cells) is ever widened to float64.
+Float values are rounded to 8 significant digits (float32 holds about 7), so ``0.1``
+ships as ``0.1``, not ``0.10000000149011612``. JSON has no NaN or infinity: those
+become ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
 """
 
 from __future__ import annotations

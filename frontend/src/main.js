@@ -284,6 +284,8 @@ function showStep(index, step) {
   narration.show(step);
   lossPlot.setCurrent(step);
   codeStrip.show(app.stepLines?.[index] ?? null);
+  // The editor lights the current step's source too, unless a node is selected.
+  if (!app.selected) editor.highlight(step.op ? spansOf(step.op) : []);
   if (index > 0) $('step-hint').hidden = true;
   $('scrubber').value = String(index);
   $('step-counter').textContent = t('stepOf', { step: index, total: player.count - 1 });

@@ -5,8 +5,8 @@
 thing; torchvision's wheel is not needed. ``CASES`` are small instances of every kind
 of model the tracer must get right (convolutions with BatchNorm and Dropout, a
 Transformer encoder with an embedding, recurrent classifiers, a custom
-``autograd.Function``, checkpoints both ways, in-place ops, multi-output ops, weight
-tying), each a builder that makes the same model and inputs from a seed, and a loss.
+``autograd.Function``, checkpoints both ways, in-place ops, multi-output ops, a detach
+island, a gradient penalty (double backward), weight tying), each a builder that makes the same model and inputs from a seed, and a loss.
 The tracer tests and ``bench/bench_models.py`` share them.
 """
 
@@ -207,6 +207,32 @@ class TiedLM(nn.Module):
         return self.out(torch.tanh(self.hidden(self.embed(tokens))))
 
 
+class DetachIsland(nn.Module):
+    """Part of the forward runs on a detached copy: a constant to the loss, an island of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(6, 8)
+        self.fc2 = nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.tanh(self.fc1(x))
+        scale = (h.detach() * 2).sigmoid().mean(0)  # no gradient flows back through this
+        return self.fc2(h * scale)
+
+
+def _critic() -> nn.Module:
+    return nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 1))
+
+
+def _gradient_penalty(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """A WGAN-GP-style loss: the norm of d(output)/d(input), itself differentiated (double backward)."""
+    (x,) = inputs  # a leaf that requires grad
+    out = model(x)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return out.pow(2).mean() + (grad.norm(dim=1) - 1).pow(2).mean()
+
+
 # -- the cases ---------------------------------------------------------------------------
 
 
@@ -262,5 +288,7 @@ CASES = [
     Case("checkpoint_reentrant", lambda: (Checkpointed(reentrant=True), (torch.randn(3, 6),)), _regress),
     Case("in_place", lambda: (InPlace(), (torch.randn(3, 6),)), _regress),
     Case("multi_output", lambda: (MultiOutput(), (torch.randn(3, 6),)), _regress),
+    Case("detach_island", lambda: (DetachIsland(), (torch.randn(3, 6),)), _regress),
+    Case("gradient_penalty", lambda: (_critic(), (torch.randn(3, 6).requires_grad_(),)), _gradient_penalty),
     Case("weight_tying", lambda: (TiedLM(), (_words(20, 4), _words(20, 4))), _language),
 ]

@@ -143,16 +143,17 @@ def test_real_model_traced_beside_its_hooks(case: Case, hooks: str, captured: bo
     HOOKS[hooks](model, calls, keep)
     before = _hooks_of(model)
     params = dict(model.named_parameters())
+    leaves = {**params, **{f"input{i}": x for i, x in enumerate(inputs) if x.requires_grad}}
+    names = {id(p): n for n, p in leaves.items()}
     if captured:
         with gradtrace.capture() as cap:
             loss = case.loss(model, inputs)
-        walked = independent_walk(loss, {id(p): n for n, p in params.items()})
-        graph = cap.trace(loss, params=params).data
-        graph = output_part(graph)
+        walked = independent_walk(loss, names)
+        graph = output_part(cap.trace(loss, params=leaves).data)
     else:
         loss = case.loss(model, inputs)
-        walked = independent_walk(loss, {id(p): n for n, p in params.items()})
-        graph = gradtrace.trace(loss, params=params).data
+        walked = independent_walk(loss, names)
+        graph = gradtrace.trace(loss, params=leaves).data
     GraphModel.model_validate(graph)
 
     assert our_structure(graph) == walked[:2]

@@ -6,8 +6,9 @@ thing; torchvision's wheel is not needed. ``CASES`` are small instances of every
 of model the tracer must get right (convolutions with BatchNorm and Dropout, a
 Transformer encoder with an embedding, recurrent classifiers, a custom
 ``autograd.Function``, checkpoints both ways, in-place ops, multi-output ops, a detach
-island, a gradient penalty (double backward), weight tying), each a builder that makes the same model and inputs from a seed, and a loss.
-The tracer tests and ``bench/bench_models.py`` share them.
+island, a gradient penalty (double backward), weight tying), each a builder that makes
+the same model and inputs from a seed, and a loss. The tracer tests, the offline-view
+browser test and ``bench/bench_models.py`` share them.
 """
 
 from __future__ import annotations

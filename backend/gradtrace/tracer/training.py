@@ -8,10 +8,18 @@ for here (``Summaries.add``) and filled in by the builder's one ``flush``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 
+from gradtrace.core.graph_types import (
+    IterationDict,
+    PassLeafDict,
+    SpanDict,
+    SummaryDict,
+    UpdateDetailDict,
+    UpdateDict,
+)
 from gradtrace.tracer.record import Key, Node, PassRecord, State, UpdateRecord
 from gradtrace.tracer.summary import Summaries, clean
 
@@ -59,8 +67,9 @@ class TrainingParts:
         self.nodes = nodes
         self._labels: dict[str, str] | None = None
 
-    def _summ(self, t: torch.Tensor | None) -> Dict | None:
-        return self.sm.add(t) if t is not None else None
+    def _summ(self, t: torch.Tensor | None) -> SummaryDict | None:
+        """A summary to be filled by the builder's ``flush`` (a plain dict until then)."""
+        return cast(SummaryDict, self.sm.add(t)) if t is not None else None
 
     def _id(self, t: torch.Tensor | None) -> str | None:
         return self.tensor_ids.get(id(t)) if t is not None else None
@@ -96,7 +105,7 @@ class TrainingParts:
             out["nodes"] = list(ids)
 
     def pass_leaves(self, out: Dict, p: PassRecord) -> None:
-        leaves = []
+        leaves: list[PassLeafDict] = []
         for leaf in p.leaves:
             tid = self._id(leaf.tensor)
             if tid is None:
@@ -104,7 +113,7 @@ class TrainingParts:
             leaves.append(
                 {
                     "node": tid,
-                    "value": self.sm.add(leaf.value),
+                    "value": self._summ(leaf.value),
                     "grad": self._summ(leaf.grad),
                     "grad_after": self._summ(leaf.grad_after),
                 }
@@ -113,51 +122,52 @@ class TrainingParts:
             out["leaves"] = leaves
 
     # -- updates --------------------------------------------------------------------------------
-    def updates(self, shown_passes: set[int]) -> list[tuple[Dict, UpdateRecord]]:
+    def updates(self, shown_passes: set[int]) -> list[tuple[UpdateDict, UpdateRecord]]:
         """The updates that follow a pass shown in detail (or come before any), of leaves shown;
         summaries asked for here, ``finish_updates`` adds the arithmetic."""
-        out: list[tuple[Dict, UpdateRecord]] = []
+        out: list[tuple[UpdateDict, UpdateRecord]] = []
         for u in self.s.updates:
             if u.after_pass is not None and u.after_pass not in shown_passes:
                 continue
             tid = self._id(u.leaf)
             if u.leaf is not None and tid is None:
                 continue  # a leaf the shown graphs never read
-            item: Dict = {
-                "kind": u.kind,
+            item: UpdateDict = {
+                "kind": cast(Any, u.kind),
                 "node": tid,
                 "before": self._summ(u.before),
                 "after": self._summ(u.after),
+                "after_pass": u.after_pass,
             }
-            item["after_pass"] = u.after_pass
             if u.span is not None:
-                item["span"] = u.span.to_dict()
-            detail = {k: u.detail[k] for k in _PLAIN if u.detail.get(k) is not None}
+                item["span"] = cast(SpanDict, u.span.to_dict())
+            detail: dict[str, Any] = {k: u.detail[k] for k in _PLAIN if u.detail.get(k) is not None}
             for key in _SUMMARISED:
                 value = u.detail.get(key)
                 if isinstance(value, torch.Tensor):
-                    detail[key] = self.sm.add(value)
+                    detail[key] = self._summ(value)
             if detail:
-                item["detail"] = detail
+                item["detail"] = cast(UpdateDetailDict, detail)
             out.append((item, u))
         return out
 
-    def finish_updates(self, updates: list[tuple[Dict, UpdateRecord]]) -> list[Dict]:
+    def finish_updates(self, updates: list[tuple[UpdateDict, UpdateRecord]]) -> list[UpdateDict]:
         """Plain SGD on a single number: the step written out, ``w ← 0.6 − 0.1 × (−4.8) = 1.08``."""
         out = []
         for item, u in updates:
-            if u.detail.get("plain_sgd") and item["node"] is not None:
+            node, detail = item["node"], item.get("detail")
+            if u.detail.get("plain_sgd") and node is not None and detail is not None:
                 values = [_scalar(u.before), _scalar(u.detail.get("grad")), _scalar(u.after)]
                 lr = u.detail.get("lr")
                 if None not in values and isinstance(lr, float):
                     before, grad, after = (v for v in values if v is not None)
-                    item["detail"]["expr"] = sgd_expr(self.label(item["node"]), before, lr, grad, after)
+                    detail["expr"] = sgd_expr(self.label(node), before, lr, grad, after)
             out.append(item)
         return out
 
     # -- the loss plot --------------------------------------------------------------------------
-    def iterations(self) -> list[Dict]:
-        out = []
+    def iterations(self) -> list[IterationDict]:
+        out: list[IterationDict] = []
         for it in self.s.iterations:
             params: Dict = {}
             for leaf, value in it.params:

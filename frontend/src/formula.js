@@ -14,6 +14,9 @@ const ENUMS = { reduction: ['none', 'mean', 'sum'] };
 /** Saved entries that are tensors or bookkeeping, never an argument the program wrote. */
 const NOT_ARGUMENTS = /sym_|_sizes$|_strides$|numel|^result|^self$|^mat\d?$|^vec$|^target$|^weight$|^bias$|^indices$|^input$|^total_weight$/;
 
+/** Flags that are False unless the program said otherwise: unsaid when False. */
+const DEFAULT_FALSE = new Set(['keepdim', 'unbiased', 'inplace', 'training']);
+
 /** Arguments written without a name: pow(x, 2), mul(x, 3). */
 const POSITIONAL = new Set(['exponent', 'other', 'scalar']);
 
@@ -96,7 +99,7 @@ function scalarArguments(op, tensorInputs) {
 function argumentText(name, value) {
   if (ENUMS[name]) return typeof value === 'number' && ENUMS[name][value] ? `'${ENUMS[name][value]}'` : null;
   if (typeof value === 'number') return Math.abs(value) >= EXACT_INTEGERS ? null : formatNumber(value);
-  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (typeof value === 'boolean') return value ? 'True' : DEFAULT_FALSE.has(name) ? null : 'False';
   if (typeof value === 'string') return `'${value}'`;
   if (Array.isArray(value) && name === 'dim') return `[${value.join(', ')}]`;
   return null;

@@ -15,7 +15,7 @@ const ENUMS = { reduction: ['none', 'mean', 'sum'] };
 const NOT_ARGUMENTS = /sym_|_sizes$|_strides$|numel|^result|^self$|^mat\d?$|^vec$|^target$|^weight$|^bias$|^indices$|^input$|^total_weight$/;
 
 /** Flags that are False unless the program said otherwise: unsaid when False. */
-const DEFAULT_FALSE = new Set(['keepdim', 'unbiased', 'inplace', 'training']);
+const DEFAULT_FALSE = new Set(['keepdim', 'inplace']);
 
 /** Arguments written without a name: pow(x, 2), mul(x, 3). */
 const POSITIONAL = new Set(['exponent', 'other', 'scalar']);

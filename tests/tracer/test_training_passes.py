@@ -401,3 +401,22 @@ def test_lbfgs_closure_passes_are_recorded_inside_the_step() -> None:
     assert [_num(p["leaves"][0]["value"]) for p in program] == pytest.approx(calls)
     (step,) = [u for u in graph["updates"] if u["kind"] == "optimizer_step"]
     assert _num(step["after"]) == pytest.approx(w.item())
+
+
+def test_a_big_parameters_step_is_kept_as_its_summary() -> None:
+    import gradtrace
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(100, 100)  # 10,000 weights: summarised at once, not copied
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    with gradtrace.capture() as cap:
+        loss = layer(torch.ones(1, 100)).pow(2).sum()
+        loss.backward()
+        opt.step()
+    graph = cap.trace(loss, dict(layer.named_parameters())).data
+    GraphModel.model_validate(graph)
+    names = {n["id"]: n.get("name") for n in graph["nodes"]}
+    (step,) = [u for u in graph["updates"] if names[u["node"]] == "weight"]
+    assert step["after"]["head"] == pytest.approx(layer.weight.detach().flatten()[:8].tolist())
+    assert step["after"]["stats"]["mean"] == pytest.approx(layer.weight.mean().item(), rel=1e-4, abs=1e-6)
+    assert step["detail"]["grad"]["shape"] == [100, 100]

@@ -99,8 +99,8 @@ class UpdateRecord:
 
     kind: str
     leaf: torch.Tensor | None
-    before: torch.Tensor | None
-    after: torch.Tensor | None
+    before: torch.Tensor | dict[str, Any] | None  # a big tensor's summary, made at once
+    after: torch.Tensor | dict[str, Any] | None
     after_pass: int | None
     span: Span | None
     detail: dict[str, Any] = field(default_factory=dict)

@@ -67,8 +67,11 @@ class TrainingParts:
         self.nodes = nodes
         self._labels: dict[str, str] | None = None
 
-    def _summ(self, t: torch.Tensor | None) -> SummaryDict | None:
-        """A summary to be filled by the builder's ``flush`` (a plain dict until then)."""
+    def _summ(self, t: torch.Tensor | dict[str, Any] | None) -> SummaryDict | None:
+        """A summary to be filled by the builder's ``flush`` (a plain dict until then); a big
+        tensor's update arrives already summarised."""
+        if isinstance(t, dict):
+            return cast(SummaryDict, t)
         return cast(SummaryDict, self.sm.add(t)) if t is not None else None
 
     def _id(self, t: torch.Tensor | None) -> str | None:
@@ -144,7 +147,7 @@ class TrainingParts:
             detail: dict[str, Any] = {k: u.detail[k] for k in _PLAIN if u.detail.get(k) is not None}
             for key in _SUMMARISED:
                 value = u.detail.get(key)
-                if isinstance(value, torch.Tensor):
+                if isinstance(value, torch.Tensor | dict):
                     detail[key] = self._summ(value)
             if detail:
                 item["detail"] = cast(UpdateDetailDict, detail)

@@ -21,6 +21,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 
 from gradtrace.core.errors import Span
 from gradtrace.tracer.record import State, UpdateRecord
+from gradtrace.tracer.summary import FULL, Summaries
 
 _ZEROING = {"zero_"}
 _Taken = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None]  # p, before, grad, lr
@@ -85,7 +86,7 @@ class UpdateWatcher:
     def _add(self, kind: str, leaf: torch.Tensor | None, before: Any, after: Any, **detail: Any) -> None:
         span = self.span_source()
         record = UpdateRecord(kind, leaf, before, after, self._after_pass(), span, detail)
-        self.state.updates.append(record)
+        self.state.updates.append(_summarised_if_big(record))
 
     # -- the program's writes --------------------------------------------------------------
     def _owner(self, t: torch.Tensor) -> tuple[torch.Tensor, str] | None:
@@ -137,7 +138,7 @@ class UpdateWatcher:
         if before.shape == mark.value.shape and torch.equal(before, mark.value):
             return  # x = x.detach(): the same numbers, no step taken
         record = UpdateRecord("inplace", old, before.clone(), mark.value, self._after_pass(), span)
-        self.state.updates.append(record)
+        self.state.updates.append(_summarised_if_big(record))
 
     def grad_set(self, t: Any, value: Any) -> None:
         """``w.grad = None`` (what ``zero_grad()`` does by default) or ``w.grad = zeros``."""
@@ -188,7 +189,8 @@ class UpdateWatcher:
                 if _plain_sgd(optimizer, p):
                     detail["plain_sgd"] = True
                 after = p.detach().clone()
-                self._stepped[id(p)] = (p._version, after)  # the next step's "before", if unchanged
+                if after.numel() <= BIG:
+                    self._stepped[id(p)] = (p._version, after)  # the next step's "before", if unchanged
                 self._add("optimizer_step", p, before, after, **detail)
 
     def _current(self, p: torch.Tensor) -> torch.Tensor:
@@ -231,6 +233,29 @@ class UpdateWatcher:
                 record = UpdateRecord("scheduler_step", None, None, None, self._after_pass(), None)
                 record.detail = {"lr_before": old, "lr_after": new}
                 self.state.updates.append(record)
+
+
+BIG = 4_096  # elements: an update of a larger tensor keeps its summary, made at once, not copies
+
+
+def _summarised_if_big(record: UpdateRecord) -> UpdateRecord:
+    """A big model's loop must not hold two copies of every parameter per step shown: past
+    ``BIG`` elements, the update's tensors become their summaries right away."""
+    if isinstance(record.before, torch.Tensor) and record.before.numel() > BIG:
+        record.before = _summary_now(record.before)
+    if isinstance(record.after, torch.Tensor) and record.after.numel() > BIG:
+        record.after = _summary_now(record.after)
+    for key, value in record.detail.items():
+        if isinstance(value, torch.Tensor) and value.numel() > BIG:
+            record.detail[key] = _summary_now(value)
+    return record
+
+
+def _summary_now(t: torch.Tensor) -> dict[str, Any]:
+    summaries = Summaries()
+    summary = summaries.add(t)
+    summaries.flush(FULL)
+    return summary
 
 
 def _moments(state: dict[str, Any]) -> dict[str, Any]:

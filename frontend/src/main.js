@@ -408,7 +408,11 @@ subscribe((state, changed) => {
     } else if (app.lastError && !(app.lastError instanceof ProgramError)) showError(app.lastError);
   }
   if ((changed.includes('view') || changed.includes('collapse')) && !app.quietStateChange) redrawView();
-  if (changed.includes('present')) requestAnimationFrame(() => player.follow());
+  // A new layout: the camera frames the step afresh (a zoom chosen for the other layout is dropped).
+  if (changed.includes('present')) requestAnimationFrame(() => {
+    renderer.camera.release();
+    player.follow();
+  });
   syncUrl();
 });
 

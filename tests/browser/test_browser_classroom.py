@@ -214,6 +214,19 @@ def test_phone_layout_has_no_sideways_scroll(server: str, browser: Any) -> None:
         page.context.close()
 
 
+def test_details_panel_folds_under_the_editor_below_1440px(server: str, browser: Any) -> None:
+    page = new_page(browser, PageErrors(), width=1366, height=768)
+    try:
+        open_app(page, f"{server}/?example=autograd-poly")
+        box = "el => el.getBoundingClientRect().toJSON()"
+        panel, editor, graph = (page.eval_on_selector(part, box)
+                                for part in ("#side-panel", ".editor-pane", ".graph-pane"))
+        assert panel["top"] >= editor["bottom"] - 1 and panel["right"] <= graph["left"] + 1
+        assert graph["width"] >= 0.6 * 1366
+    finally:
+        page.context.close()
+
+
 def test_first_visit_opens_a_lesson_already_run(server: str, browser: Any) -> None:
     page = new_page(browser, PageErrors(), locale="ko-KR")
     try:

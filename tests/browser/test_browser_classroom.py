@@ -297,3 +297,19 @@ def test_labels_never_vanish_at_the_opening_zoom(server: str, page: Any) -> None
     assert page.locator(".graph-svg .node").count() > 200
     labels = page.evaluate(ON_SCREEN_LABELS)
     assert labels and min(labels) >= 14 - 0.05, labels
+
+
+def test_a_download_shows_every_detail_whatever_the_zoom(server: str, browser: Any) -> None:
+    page = new_page(browser, PageErrors(), width=1280, height=720)
+    try:
+        open_app(page, f"{server}/?example=nn-mlp-sgd&present=1")
+        assert "lod-names" in (page.get_attribute(".graph-svg", "class") or "")
+        page.locator("#download-menu summary").click()
+        with page.expect_download() as info:
+            page.locator("[data-download=svg]").click()
+        text = info.value.path().read_text("utf-8")
+        opening = text[: text.index(">")]  # the <svg ...> tag: its classes and inline style
+        assert "lod-names" not in opening and "--want" not in opening, opening
+        assert 'class="value-block"' in text
+    finally:
+        page.context.close()

@@ -270,9 +270,10 @@ function labelsMarkup(view, layout, labels) {
     const pos = route.label || { ...midpoint(route.points), width: label.width, height: label.height, centred: true };
     const x = pos.centred ? pos.x - label.width / 2 : pos.x;
     const y = pos.centred ? pos.y - label.height / 2 : pos.y;
-    out += `<g class="edge-label" data-edge="${esc(edge.id)}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`
+    // The inner group grows about its centre when the zoom would make the number too small to read.
+    out += `<g class="edge-label" data-edge="${esc(edge.id)}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})"><g class="edge-label-body">`
       + `<rect width="${label.width}" height="${label.height}" rx="${label.height / 2}"/>`
-      + `<text x="${label.width / 2}" y="${label.height / 2 + 6}" text-anchor="middle">${esc(label.text)}</text></g>`;
+      + `<text x="${label.width / 2}" y="${label.height / 2 + 6}" text-anchor="middle">${esc(label.text)}</text></g></g>`;
   }
   return out;
 }

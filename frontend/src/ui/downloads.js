@@ -13,7 +13,9 @@ export function standaloneSvg(svg, bounds, theme) {
   clone.setAttribute('height', String(height));
   clone.setAttribute('viewBox', `0 0 ${width} ${height}`);
   clone.setAttribute('data-theme', theme);
-  clone.classList.remove('lod-far', 'panning');
+  // The file shows everything at its own size, whatever the zoom on screen.
+  clone.classList.remove('lod-far', 'lod-names', 'lod-dots', 'panning');
+  clone.style.removeProperty('--want');
   clone.querySelector('.viewport').setAttribute('transform', `translate(${pad - bounds.x},${pad - bounds.y})`);
   clone.querySelector('.dots').replaceChildren();
   const style = document.createElementNS('http://www.w3.org/2000/svg', 'style');

@@ -6,6 +6,7 @@ Oracles are plain torch re-runs of the same loops (no gradtrace anywhere) and
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -420,3 +421,37 @@ def test_a_big_parameters_step_is_kept_as_its_summary() -> None:
     assert step["after"]["head"] == pytest.approx(layer.weight.detach().flatten()[:8].tolist())
     assert step["after"]["stats"]["mean"] == pytest.approx(layer.weight.mean().item(), rel=1e-4, abs=1e-6)
     assert step["detail"]["grad"]["shape"] == [100, 100]
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_each_pass_reads_the_weights_of_its_own_iteration(optimizer: str) -> None:
+    """100 weights: past the size kept by copy at the forward; the step's in-place writes
+    (foreach kernels, which the mode does not see one by one) must not leak into earlier passes."""
+    import gradtrace
+
+    def loop(cap: bool) -> tuple[list[list[float]], dict[str, Any] | None]:
+        torch.manual_seed(0)
+        layer = torch.nn.Linear(10, 10)
+        opt = getattr(torch.optim, optimizer)(layer.parameters(), lr=0.1)
+        read: list[list[float]] = []
+        with gradtrace.capture() if cap else contextlib.nullcontext() as recording:
+            for _ in range(3):
+                opt.zero_grad()
+                loss = layer(torch.ones(2, 10)).pow(2).mean()
+                read.append(layer.weight.detach().flatten().tolist())
+                loss.backward()
+                opt.step()
+        if not cap:
+            return read, None
+        assert isinstance(recording, gradtrace.pipeline.Recording)
+        return read, recording.trace(loss, dict(layer.named_parameters())).data
+
+    expected, _ = loop(False)
+    _, graph = loop(True)
+    assert graph is not None
+    weight = next(n["id"] for n in graph["nodes"] if n.get("name") == "weight")
+    program = [p for p in graph["backward_passes"] if not p.get("automatic")]
+    for p, values in zip(program, expected, strict=True):
+        leaf = _leaf_of(p, weight)["value"]
+        assert leaf["head"] == pytest.approx(values[:8])
+        assert leaf["stats"]["mean"] == pytest.approx(sum(values) / len(values), abs=1e-6)

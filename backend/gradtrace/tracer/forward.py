@@ -103,8 +103,10 @@ class ForwardRecorder(TorchFunctionMode):
         out = func(*args, **kwargs)
         if write is not None:
             self.updates.after_write(write)
-        if name != "__get__" or isinstance(out, torch.Tensor):
+        if name != "__get__":
             self._after(name, args, kwargs, out)
+        elif isinstance(out, torch.Tensor) and (out.grad_fn is not None or not torch.is_grad_enabled()):
+            self._after(name, args, kwargs, out)  # x.T, or w.data under no_grad; p.grad alone: nothing
         return out
 
     def _before_inplace(self, t: torch.Tensor) -> None:

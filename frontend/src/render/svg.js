@@ -127,10 +127,21 @@ export function createSvgRenderer(container, handlers) {
     svg.classList.toggle('compact', compact);
     compactScene = compact;
     scene.fits = view.nodes.map((node) => fitsOf(measured.boxes.get(node.id)));
-    levels = zoomLevels(scene.fits, readablePx());
+    levels = levelsFor(readablePx());
     camera.release();
     wholePinned = false;
     showLevel(camera.get());
+  }
+
+  /** The scene's zoom thresholds for a readable size (worked out once per size). */
+  function levelsFor(px) {
+    if (scene.levelsPx !== px) {
+      scene.levels = zoomLevels(scene.fits, px);
+      // A big graph is framed a little closer: each camera frame redraws what is on screen.
+      if (compactScene) scene.levels.full = Math.max(scene.levels.full, COMPACT_FRAME_SCALE);
+      scene.levelsPx = px;
+    }
+    return scene.levels;
   }
 
   /** Neighbours of the given nodes (their inputs and outputs) with them. */
@@ -151,9 +162,7 @@ export function createSvgRenderer(container, handlers) {
   function follow(focusIds, { animate = false, opening = false } = {}) {
     if (!scene || camera.userMoved) return;
     if (wholePinned) return fit();
-    levels = zoomLevels(scene.fits, readablePx());
-    // A big graph is framed a little closer: each camera frame redraws what is on screen.
-    if (compactScene) levels.full = Math.max(levels.full, COMPACT_FRAME_SCALE);
+    levels = levelsFor(readablePx());
     const all = bounds();
     if (!all) return;
     const near = focusIds.length ? bounds(neighbourhood(focusIds)) : null;

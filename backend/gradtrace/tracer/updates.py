@@ -24,7 +24,8 @@ from gradtrace.tracer.record import State, UpdateRecord
 from gradtrace.tracer.summary import FULL, Summaries
 
 _ZEROING = {"zero_"}
-_Taken = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None]  # p, before, grad, lr
+# p, its value before, its .grad, lr, its version before, whether plain SGD steps it
+_Taken = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None, int, bool]
 
 
 def _copy(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -46,9 +47,7 @@ class UpdateWatcher:
         self.quiet = 0  # inside optimizer.step(): its own ops are not the program's writes
         self.by_ptr: dict[int, torch.Tensor] = {}  # data_ptr -> leaf, for w.data -= ...
         self.grad_ptr: dict[int, torch.Tensor] = {}  # data_ptr of a leaf's .grad -> the leaf
-        self._steps: list[
-            list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None]]
-        ] = []
+        self._steps: list[list[_Taken]] = []  # one list per step running (a closure may step again)
         self._stepped: dict[int, tuple[int, torch.Tensor]] = {}  # leaf id -> (version, value) after a step
         self._lrs: dict[int, list[float | None]] = {}  # optimizer id -> each group's lr at its last step
         self._handles: list[Any] = []
@@ -158,13 +157,14 @@ class UpdateWatcher:
             taken: list[_Taken] = []
             for group in optimizer.param_groups:
                 lr = _number(group.get("lr"))
+                plain = _plain_sgd(optimizer, group)
                 for p in group["params"]:
                     if p.requires_grad:  # its .grad may come from a closure the step calls (LBFGS)
                         self.state.keep_leaf_value(p)
                         # .grad itself: a step does not write it; zeroing it in place later
                         # swaps in a copy (``_unshare_step_grad``)
                         grad = p.grad.detach() if p.grad is not None else None
-                        taken.append((p, self._current(p), grad, lr))
+                        taken.append((p, self._current(p), grad, lr, p._version, plain))
             self._steps.append(taken)
         self.quiet += 1
 
@@ -177,16 +177,16 @@ class UpdateWatcher:
         taken = self._steps.pop()
         with torch._C.DisableTorchFunction():
             name = type(optimizer).__name__
-            for p, before, grad, lr in taken:
-                if before is not None and torch.equal(before, p):
-                    continue  # no gradient, or a zero step: nothing moved
+            for p, before, grad, lr, version, plain in taken:
+                if p._version == version:
+                    continue  # no gradient (a frozen or unused parameter): not written
                 if grad is None and p.grad is not None:
                     grad = p.grad.detach().clone()
                 detail: dict[str, Any] = {"optimizer": name, "grad": grad}
                 if lr is not None:
                     detail["lr"] = lr
                 detail.update(_moments(optimizer.state.get(p, {})))
-                if _plain_sgd(optimizer, p):
+                if plain:
                     detail["plain_sgd"] = True
                 after = p.detach().clone()
                 if after.numel() <= BIG:
@@ -271,11 +271,8 @@ def _moments(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _plain_sgd(optimizer: torch.optim.Optimizer, p: torch.Tensor) -> bool:
+def _plain_sgd(optimizer: torch.optim.Optimizer, group: dict[str, Any]) -> bool:
     """SGD without momentum or weight decay: after = before − lr × grad, worth writing out."""
     if type(optimizer) is not torch.optim.SGD:
         return False
-    for group in optimizer.param_groups:
-        if any(q is p for q in group["params"]):
-            return not (group.get("momentum") or group.get("weight_decay") or group.get("maximize"))
-    return False
+    return not (group.get("momentum") or group.get("weight_decay") or group.get("maximize"))

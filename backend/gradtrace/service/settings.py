@@ -117,7 +117,7 @@ class Settings:
             "rate_burst": self.rate_burst >= 1,
             "max_body_kb": self.max_body_kb >= 1,
             "max_reply_mb": self.max_reply_mb >= 1,
-            "worker_rss_mb": self.worker_rss_mb >= 16,
+            "worker_rss_mb": self.worker_rss_mb >= 1,
             "header_timeout": 0 < self.header_timeout <= 3600,
             "body_timeout": 0 < self.body_timeout <= 3600,
             "idle_timeout": 0 < self.idle_timeout <= 3600,

@@ -16,6 +16,10 @@ Targets, on ResNet-18 and the 12-layer Transformer:
   - JSON bytes per autograd node < 1000 (on every model).
 
     .venv/bin/python bench/bench_models.py [--repeat 5] [--only resnet18,lstm] [--cpu] [--profile NAME]
+                                           [--device cuda]
+
+``--device cuda`` runs the real models on the GPU (the tracer's summaries then run there
+too); each timing waits for the GPU's queued kernels.
 
 ``--profile NAME`` runs cProfile over capture + trace + JSON of that model and prints
 where the time goes.
@@ -58,9 +62,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "trace
 from models import Encoder, Recurrent, ResNet18
 
 TARGETED = ("resnet18", "transformer12")
+REAL = ("resnet18", "transformer12", "lstm")
+DEVICE = torch.device("cpu")
 
 
 def _model(model: nn.Module, loss: Callable[[nn.Module], torch.Tensor]) -> Build:
+    model.to(DEVICE)
+
     def build() -> torch.Tensor:
         return loss(model)
 
@@ -70,20 +78,20 @@ def _model(model: nn.Module, loss: Callable[[nn.Module], torch.Tensor]) -> Build
 
 def resnet18() -> Build:
     torch.manual_seed(0)
-    x, target = torch.randn(1, 3, 224, 224), torch.tensor([3])
+    x, target = torch.randn(1, 3, 224, 224, device=DEVICE), torch.tensor([3], device=DEVICE)
     return _model(ResNet18(), lambda m: F.cross_entropy(m(x), target))
 
 
 def transformer12() -> Build:
     torch.manual_seed(0)
-    tokens, target = torch.randint(0, 1000, (2, 64)), torch.tensor([0, 1])
+    tokens, target = torch.randint(0, 1000, (2, 64), device=DEVICE), torch.tensor([0, 1], device=DEVICE)
     model = Encoder(layers=12, d=256, heads=8, vocab=1000, seq=64)
     return _model(model, lambda m: F.cross_entropy(m(tokens), target))
 
 
 def lstm() -> Build:
     torch.manual_seed(0)
-    tokens, target = torch.randint(0, 1000, (8, 32)), torch.randint(0, 3, (8,))
+    tokens, target = torch.randint(0, 1000, (8, 32), device=DEVICE), torch.randint(0, 3, (8,), device=DEVICE)
     model = Recurrent(nn.LSTM, vocab=1000, d=128, hidden=256)
     return _model(model, lambda m: F.cross_entropy(m(tokens), target))
 
@@ -109,7 +117,8 @@ def run(names: list[str], repeat: int) -> None:
     sys.setrecursionlimit(1_000_000)
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
-    print(f"seconds, median of {repeat} interleaved rounds after a warm-up; B/node = capture JSON bytes")
+    print(f"seconds on {DEVICE}, median of {repeat} interleaved rounds after a warm-up; "
+          "B/node = capture JSON bytes")
     print(
         f"{'model':<14}{'nodes':>7}{'bare':>8}{'capture':>9}{'trace':>8}{'torchviz':>9}"
         f"{'cap/bare':>9}{'tr/bare':>8}{'viz/bare':>9}{'cap/viz':>8}{'B/node':>8}"
@@ -158,7 +167,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", choices=list(MODELS), help="cProfile capture + trace + JSON of one model"
     )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where the real models run")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type != "cpu" and args.only == parser.get_default("only"):
+        args.only = ",".join(REAL)  # the chain / wide-sum / MLP builders make CPU tensors
     if args.cpu:
         bench_tracer.CLOCK = time.process_time
     if args.profile:

@@ -177,10 +177,17 @@ def settle() -> None:
 def timed(fn: Callable[[Build], object], build: Build) -> float:
     reset(build)
     gc.collect()
+    _synchronize()
     start = CLOCK()
     fn(build)
     settle()
+    _synchronize()  # a GPU runs kernels after the call returns: wait for them
     return CLOCK() - start
+
+
+def _synchronize() -> None:
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 def median_times(fns: list[Callable[[Build], object]], build: Build, repeat: int) -> list[float]:

@@ -242,3 +242,14 @@ def test_tracing_after_the_user_ran_backward_shows_the_leaf_grads_and_a_note() -
     GraphModel.model_validate(graph)
     assert [n["code"] for n in graph["notes"]] == ["graph_freed"]
     assert data(by_name(graph)["x"]["grad"]) == 4.0 == x.grad.item()
+
+
+def test_negative_saved_integers_stay_negative() -> None:
+    """torch hands some int64 attributes over as unsigned; the graph says what the program said."""
+    x = torch.randn(3, 5, requires_grad=True)
+    with capture() as cap:
+        loss = torch.nn.functional.nll_loss(x.log_softmax(dim=-1), torch.tensor([1, 0, 4]))
+    graph = graph_of(cap, loss)
+    ops_ = [n for n in graph["nodes"] if n["kind"] == "op"]
+    saved = {s["name"]: s.get("value") for op in ops_ for s in op.get("saved", [])}
+    assert saved["ignore_index"] == -100 and saved["dim"] == -1

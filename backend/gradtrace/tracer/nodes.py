@@ -103,7 +103,14 @@ def _saved_item(name: str, value: Any, summaries: Summaries, tensors: bool) -> d
     return {"name": name, "value": str(value)[:80]}
 
 
+_UINT64 = 1 << 64
+
+
 def _number(v: Any) -> Any:
+    """A saved argument as JSON: torch hands some int64 attributes over as unsigned
+    (``dim=-1`` reads 18446744073709551615, ``ignore_index=-100`` 2**64 - 100)."""
+    if type(v) is int and v >= _UINT64 >> 1:
+        return v - _UINT64
     if isinstance(v, float) and v != v:
         return "NaN"
     if isinstance(v, float) and v in (float("inf"), float("-inf")):

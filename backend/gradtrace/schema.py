@@ -76,6 +76,11 @@ class SavedValue(_Model):
     name: str
     summary: Summary | None = None
     value: Number | list[Number] | str | None = None
+    value_of: str | None = Field(
+        None,
+        description="in the JSON, instead of summary: the tensor node whose value summary this is "
+        "(the saved tensor reads the same; gradtrace.export.wire)",
+    )
 
 
 class ChainStep(_Model):
@@ -123,12 +128,6 @@ class OpNode(_Model):
     num_outputs: int = 1
     variable: str | None = Field(None, description="AccumulateGrad: the leaf tensor node id")
     saved: list[SavedValue] = Field(default_factory=list)
-    grad_inputs: list[Summary | None] = Field(
-        default_factory=list, description="gradients the node sent to each input (backward hook)"
-    )
-    grad_outputs: list[Summary | None] = Field(
-        default_factory=list, description="gradients the node received for each output"
-    )
     span: SpanModel | None = None
     module: str | None = None
 
@@ -143,7 +142,9 @@ class Edge(_Model):
     )
     slot: int = Field(0, description="input_nr for input edges, output_nr for output edges")
     grad: Summary | None = Field(
-        None, description="the gradient that flowed back along this edge, summed over all backward passes"
+        None,
+        description="the gradient that flowed back along this edge, summed over all backward passes; "
+        "left out of the JSON when it equals the source tensor's grad (gradtrace.export.wire)",
     )
     chain: ChainStep | None = Field(None, description="of the summed gradients (see BackwardPass.chain)")
 
@@ -158,8 +159,10 @@ class PassLeaf(_Model):
 
     node: str = Field(description="the leaf's tensor node id")
     value: Summary | None = Field(
+        None,
         description="the value this pass's graph read (by tensor version: in-place updates made after "
-        "the forward, e.g. by an optimizer, do not leak in)"
+        "the forward, e.g. by an optimizer, do not leak in); in the JSON, value, grad and grad_after are "
+        "left out when they equal the node's value and grad (gradtrace.export.wire)",
     )
     grad: Summary | None = Field(None, description="the gradient this pass delivered to the leaf")
     grad_after: Summary | None = Field(

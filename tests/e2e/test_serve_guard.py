@@ -271,7 +271,7 @@ def test_paths_that_cannot_name_a_file_are_404(server: Server, path: str) -> Non
 
 
 def test_a_reply_over_the_cap_is_a_typed_limit_error(server: Server) -> None:
-    big = "x = torch.ones(4, requires_grad=True)\nfor i in range(1500):\n    x = x * 1.001\ny = x.sum()\n"
+    big = "x = torch.ones(4, requires_grad=True)\nfor i in range(3000):\n    x = x * 1.001\ny = x.sum()\n"
     small = "x = torch.ones(4, requires_grad=True)\nfor i in range(60):\n    x = x * 1.001\ny = x.sum()\n"
     with _client("127.0.5.1") as client:
         refused = client.post(server.url + "api/graph", json={"source": big, "lang": "ko"})

@@ -53,6 +53,7 @@ class SavedValueDict(TypedDict):
     name: str
     summary: NotRequired[SummaryDict | None]
     value: NotRequired[Any]
+    value_of: NotRequired[str]
 
 
 class ChainStepDict(TypedDict):
@@ -89,8 +90,6 @@ class OpNodeDict(TypedDict):
     num_outputs: NotRequired[int]
     variable: NotRequired[str | None]
     saved: NotRequired[list[SavedValueDict]]
-    grad_inputs: NotRequired[list[SummaryDict | None]]
-    grad_outputs: NotRequired[list[SummaryDict | None]]
     span: NotRequired[SpanDict | None]
     module: NotRequired[str | None]
 

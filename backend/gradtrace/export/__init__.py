@@ -6,8 +6,11 @@ from gradtrace.export.html import to_html
 from gradtrace.export.jsonio import to_json_bytes
 from gradtrace.export.nx import to_graphml, to_networkx, to_node_link
 from gradtrace.export.text import summary_text
+from gradtrace.export.wire import compact, expand
 
 __all__ = [
+    "compact",
+    "expand",
     "find_frontend_dist",
     "summary_text",
     "to_app_html",

@@ -6,7 +6,14 @@ from typing import Any
 
 import orjson
 
+from gradtrace.export.wire import compact as compact_graph
 
-def to_json_bytes(graph: dict[str, Any], *, indent: bool = False) -> bytes:
-    """Serialise the graph dict; NaN and ±Inf already are strings in it (see the tracer)."""
-    return orjson.dumps(graph, option=orjson.OPT_INDENT_2 if indent else 0)
+
+def to_json_bytes(graph: dict[str, Any], *, indent: bool = False, compact: bool = True) -> bytes:
+    """Serialise the graph dict; NaN and ±Inf already are strings in it (see the tracer).
+
+    ``compact`` (the default) writes what another field already says once
+    (``gradtrace.export.wire``); ``wire.expand`` on the parsed JSON gives the dict back.
+    """
+    data = compact_graph(graph) if compact else graph
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 if indent else 0)

@@ -254,16 +254,13 @@ class GraphBuilder:
                     self._outputs(node, op, slots, place)
 
     def _op_detail(self, node: Node, op: Dict) -> None:
-        """Small graphs: saved tensors and the gradient lists the node's hook saw."""
+        """Small graphs: the saved tensors and arguments. (The gradients the node's hook saw
+        are on its edges and the tensors it made.)"""
         saved = self.s.saved.get(node)
         if saved:
             items = saved_items(saved, self.sm)
             if items:
                 op["saved"] = items
-        grads = self.grads.get(node)
-        if grads is not None:
-            op["grad_inputs"] = [self._summ(g) for g in grads[0]]  # same summaries as the edges'
-            op["grad_outputs"] = [self._summ(g) for g in grads[1]]
 
     def _place(self, node: Node) -> Place:
         """Span and module of the call that made the node; for nodes no Python call returned

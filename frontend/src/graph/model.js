@@ -1,6 +1,8 @@
 // The graph JSON turned into what we draw: the tensor view, the raw autograd view
 // (grad_fn nodes only, like torchviz), and modules collapsed into one node.
 
+import { expandGraph } from './wire.js';
+
 /**
  * @typedef {object} ViewNode
  * @property {string} id
@@ -27,6 +29,7 @@
  * @param {object} graph @param {string} [source] the program text, to name unnamed tensors
  */
 export function indexGraph(graph, source = '') {
+  expandGraph(graph);
   const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
   const inputsOf = new Map();
   const outputsOf = new Map();

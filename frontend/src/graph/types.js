@@ -51,6 +51,7 @@
  * @property {string} name
  * @property {Summary|null} [summary]
  * @property {Num|Num[]|string|null} [value]
+ * @property {string|null} [value_of]  in the JSON only: the tensor node whose value is the summary (graph/wire.js)
  */
 
 /**
@@ -90,8 +91,6 @@
  * @property {number} [num_outputs]
  * @property {string|null} [variable]  AccumulateGrad: the leaf's tensor node id
  * @property {SavedValue[]} [saved]
- * @property {(Summary|null)[]} [grad_inputs]
- * @property {(Summary|null)[]} [grad_outputs]
  * @property {SpanModel|null} [span]
  * @property {string|null} [module]
  */

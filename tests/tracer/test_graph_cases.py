@@ -131,6 +131,28 @@ def test_detach_and_no_grad_are_cut_edges() -> None:
     assert data(by_leaf(graph)["grad"]) == [5.0, 9.0]  # y + z, the cut paths carry nothing
 
 
+def test_islands_of_several_ops_are_one_cut_edge_each() -> None:
+    """Ops on a detached result, a no_grad block of several ops, and a non-differentiable op
+    each end in a tensor cut from the graph tensor they were computed from."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with capture() as cap:
+        h = x * 3
+        c = (h.detach() * 3 + 1).exp()
+        with torch.no_grad():
+            d = (h * 5).sin() + 1
+        k = (h.argmax() == 1).float() + 2
+        out = (h * c + d * x + k * x).sum()
+    for name, value in {"h": h, "c": c, "d": d, "k": k}.items():
+        cap.assigned(name, value, None)
+    graph = graph_of(cap, out)
+    names = by_name(graph)
+    cuts = {(e["source"], e["target"]) for e in graph["edges"] if e["kind"] == "cut"}
+    for island in ("c", "d", "k"):
+        assert names[island]["detached"], island
+        assert (names["h"]["id"], names[island]["id"]) in cuts, island
+    torch.testing.assert_close(torch.tensor(data(by_leaf(graph)["grad"])), x.grad)
+
+
 def test_backward_twice_with_retain_graph_records_two_passes() -> None:
     x = torch.tensor([2.0], requires_grad=True)
     with capture() as cap:

@@ -393,15 +393,16 @@ class GraphBuilder:
             return known
         mark = self.s.marks.get(key)
         value = mark.value if mark is not None else t
+        cut_from = self.s.cut_source(t) if self.s.cuts else None
         node = self._tensor(key, "constant", False, True, None, self.s.names.get(key), t)
         node["value"] = self._summ(value)
         _put(node, "span", _span(self.s.spans.get(key) or (mark.span if mark is not None else None)))
-        if mark is not None and mark.cut_from is not None:
+        if mark is not None and cut_from is not None:
             _put(node, "module", mark.module)
         tid: str = node["id"]
-        if mark is not None and mark.cut_from is not None:
+        if cut_from is not None:
             node["detached"] = True
-            source = self.tensor_ids.get(mark.cut_from)
+            source = self.tensor_ids.get(cut_from)
             if source is not None:
                 self._edge(source, tid, "cut", 0)
         return tid

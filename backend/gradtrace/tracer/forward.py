@@ -9,6 +9,7 @@ mode, and is routed to the capture so its hooks see it.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,6 @@ from gradtrace.core.errors import Span
 from gradtrace.tracer.record import OpRecord, State, TensorMark, snapshot, tensor_key
 from gradtrace.tracer.updates import UpdateWatcher
 
-_CUTTING = {"detach", "detach_"}
 _AUTOGRAD_GRAD = torch.autograd.grad
 _IN_PLACE_DUNDER = {
     "__setitem__",
@@ -131,7 +131,7 @@ class ForwardRecorder(TorchFunctionMode):
             if gf is not None:
                 inputs = inputs if inputs is not None else _tensors(args, kwargs)
                 self._graph_output(gf, t, inputs)
-            elif name in _CUTTING or not torch.is_grad_enabled():
+            else:  # detach, no_grad, a non-differentiable op, or an op on such a result
                 inputs = inputs if inputs is not None else _tensors(args, kwargs)
                 self._maybe_cut(t, inputs)
 
@@ -149,7 +149,7 @@ class ForwardRecorder(TorchFunctionMode):
         for slot, a in enumerate(inputs):
             if not a.requires_grad:
                 record.constants.append((slot, a))
-                self._mark(a, None)
+                self._mark(a, s.cut_source(a) if s.cuts else None)
             elif a.grad_fn is None:
                 self._leaf(a)
         s.ops[gf] = record
@@ -173,13 +173,34 @@ class ForwardRecorder(TorchFunctionMode):
         return mark
 
     def _maybe_cut(self, t: torch.Tensor, inputs: list[torch.Tensor]) -> None:
-        """detach() or an op under no_grad turned a graph tensor into a constant."""
+        """detach() or an op under no_grad turned a graph tensor into a constant; an op on
+        such a result carries the cut on (an island of any length stays one cut edge)."""
+        s = self.state
         for a in inputs:
-            if a.requires_grad and a is not t:
+            if a is t:
+                continue
+            if a.requires_grad:
                 self._mark(t, tensor_key(a))
+                s.cuts += 1
                 if a.grad_fn is None:
-                    self.state.hold(a)
+                    s.hold(a)
                 return
+            source = s.cut_source(a) if s.cuts else None
+            if source is not None:
+                s.derived[id(t)] = (weakref.ref(t, _forget(s.derived, id(t))), source)
+                return
+
+
+def _forget(derived: dict[int, Any], key: int) -> Callable[[Any], None]:
+    """A weak reference's callback: the entry goes with its tensor (a long no_grad loop
+    leaves no trail)."""
+
+    def drop(ref: Any) -> None:
+        entry = derived.get(key)
+        if entry is not None and entry[0] is ref:
+            del derived[key]
+
+    return drop
 
 
 class ModulePaths:

@@ -174,6 +174,10 @@ class State:
     versions: dict[Key, int] = field(default_factory=dict)  # its _version then: later edits are noticed
     ops: dict[Node, OpRecord] = field(default_factory=dict)
     marks: dict[int, TensorMark] = field(default_factory=dict)  # constants and cut results
+    # results of ops on cut results (a detach/no_grad island): id -> (weak ref, the graph
+    # tensor the island was cut from); weak, since most never reach the graph
+    derived: dict[int, tuple[Any, Key]] = field(default_factory=dict)
+    cuts: int = 0  # cut results so far: until one exists, ops without grad_fn need no look
     leaves: dict[int, tuple[int, torch.Tensor]] = field(default_factory=dict)  # id -> (version, value)
     names: dict[Key, str] = field(default_factory=dict)
     held: dict[int, torch.Tensor] = field(default_factory=dict)  # keeps id keys valid
@@ -189,6 +193,16 @@ class State:
     locals: dict[Node, list[torch.Tensor | None]] = field(default_factory=dict)  # ∂out/∂input_i
     ops_seen: int = 0
     kept_elements: int = 0  # elements of the values kept for the graph (the run charges them)
+
+    def cut_source(self, t: torch.Tensor) -> Key | None:
+        """The graph tensor ``t`` was cut from (by detach, no_grad, or ops on such a result)."""
+        mark = self.marks.get(id(t))
+        if mark is not None and mark.tensor is t:
+            return mark.cut_from
+        derived = self.derived.get(id(t))
+        if derived is not None and derived[0]() is t:
+            return derived[1]
+        return None
 
     def hold(self, t: torch.Tensor) -> int:
         self.held[id(t)] = t

@@ -137,7 +137,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     if (!scene) return;
     for (const el of lit) el.classList.remove('active', 'phase-forward', 'phase-backward', 'active-op', 'flow-forward', 'flow-backward');
     lit = [];
-    for (const el of renderer.svg.querySelectorAll('.flow-overlay')) el.remove();
+    renderer.motion.querySelector('.flows').replaceChildren();
     const phase = step.phase === 'forward' || step.phase === 'start' ? 'phase-forward' : 'phase-backward';
     for (const id of new Set(step.focus.map(viewId))) {
       const el = scene.nodeEls.get(id);
@@ -155,7 +155,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
       const overlay = document.createElementNS(SVG_NS, 'path');
       overlay.setAttribute('d', el.getAttribute('d'));
       overlay.setAttribute('class', `flow-overlay flow-${flow.direction}`);
-      el.after(overlay);
+      renderer.motion.querySelector('.flows').append(overlay);
     }
   }
 
@@ -168,7 +168,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
     clearDots();
     const scene = renderer.scene;
     if (!scene) return;
-    const layer = renderer.svg.querySelector('.dots');
+    const layer = renderer.motion.querySelector('.dots');
     const tracks = [];
     for (const flow of step.flows) {
       const path = scene.edgeEls.get(flow.id) || findViewEdge(scene, flow.id);
@@ -196,8 +196,7 @@ export function createPlayer({ renderer, onStep, onPlayingChange, minScale }) {
 
   function clearDots() {
     cancelAnimationFrame(dotFrame);
-    const layer = renderer.svg.querySelector('.dots');
-    if (layer) layer.innerHTML = '';
+    renderer.motion.querySelector('.dots')?.replaceChildren();
   }
 
   /** The renderer frames the step (render/framing.js): whole graph when readable, else its neighbourhood. */

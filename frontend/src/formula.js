@@ -14,6 +14,9 @@ const ENUMS = { reduction: ['none', 'mean', 'sum'] };
 /** Saved entries that are tensors or bookkeeping, never an argument the program wrote. */
 const NOT_ARGUMENTS = /sym_|_sizes$|_strides$|numel|^result|^self$|^mat\d?$|^vec$|^target$|^weight$|^bias$|^indices$|^input$|^total_weight$/;
 
+/** Arguments unsaid at their default value, which a program rarely writes. */
+const UNSAID_DEFAULTS = { ignore_index: -100 };
+
 /** Flags that are False unless the program said otherwise: unsaid when False. */
 const DEFAULT_FALSE = new Set(['keepdim', 'inplace']);
 
@@ -97,6 +100,7 @@ function scalarArguments(op, tensorInputs) {
 }
 
 function argumentText(name, value) {
+  if (name in UNSAID_DEFAULTS && UNSAID_DEFAULTS[name] === value) return null;
   if (ENUMS[name]) return typeof value === 'number' && ENUMS[name][value] ? `'${ENUMS[name][value]}'` : null;
   if (typeof value === 'number') return Math.abs(value) >= EXACT_INTEGERS ? null : formatNumber(value);
   if (typeof value === 'boolean') return value ? 'True' : DEFAULT_FALSE.has(name) ? null : 'False';

@@ -274,6 +274,20 @@ def test_downloads(server: str, page: Any) -> None:
         assert download.path().stat().st_size > 100
 
 
+def test_dots_move_in_a_layer_of_their_own(server: str, page: Any) -> None:
+    """What moves every frame is drawn above the graph, so the graph itself is not repainted."""
+    open_app(page, f"{server}/?example=autograd-poly")
+    page.locator("#play").click()
+    seen = {"motion": 0, "graph": 0}
+    for _ in range(30):
+        page.wait_for_timeout(100)
+        seen["motion"] += page.locator(".graph-motion .dot, .graph-motion .flow-overlay").count()
+        seen["graph"] += page.locator(".graph-svg .dot, .graph-svg .flow-overlay").count()
+    assert seen["motion"] > 0 and seen["graph"] == 0, seen
+    same = "document.querySelector('.graph-motion .viewport').getAttribute('transform') === "
+    assert page.evaluate(same + "document.querySelector('.graph-svg .viewport').getAttribute('transform')")
+
+
 def test_reduced_motion_steps_without_moving_dots(server: str, browser: Any) -> None:
     page = new_page(browser, PageErrors(), reduced_motion="reduce")
     try:
@@ -283,7 +297,7 @@ def test_reduced_motion_steps_without_moving_dots(server: str, browser: Any) -> 
         seen_dots = 0
         for _ in range(20):
             page.wait_for_timeout(100)
-            seen_dots += page.locator(".graph-svg .dot").count()
+            seen_dots += page.locator(".graph-motion .dot").count()
         assert current_step(page) >= 1
         assert seen_dots == 0
     finally:

@@ -5,6 +5,7 @@ import { createCamera } from './camera.js';
 import { frameFor, levelAt, zoomLevels } from './framing.js';
 import { edgePath, midpoint } from './paths.js';
 import { esc, gradBlockMarkup, groupBox, groupMarkup, opBox, opMarkup, scaleStops, tensorBox, tensorMarkup } from './nodeContent.js';
+import { boxOfPoints, createCulling } from './culling.js';
 import { createViewportLabels } from './viewportLabels.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -70,27 +71,41 @@ export function createSvgRenderer(container, handlers) {
   const svg = document.createElementNS(SVG_NS, 'svg');
   svg.setAttribute('class', 'graph-svg');
   svg.setAttribute('xmlns', SVG_NS);
-  svg.innerHTML = `${defsMarkup()}<g class="viewport"><g class="edges"></g><g class="edge-labels"></g><g class="nodes"></g><g class="lod-labels"></g><g class="dots"></g></g>`;
-  container.append(svg);
+  svg.innerHTML = `${defsMarkup()}<g class="viewport"><g class="edges"></g><g class="edge-labels"></g><g class="nodes"></g><g class="lod-labels"></g></g>`;
+  // What moves on every frame (dots, marching flows) lives in a layer of its own above the
+  // graph: the browser then repaints that small layer, not thousands of nodes, each frame.
+  const motion = document.createElementNS(SVG_NS, 'svg');
+  motion.setAttribute('class', 'graph-motion');
+  motion.setAttribute('aria-hidden', 'true');
+  motion.innerHTML = '<g class="viewport"><g class="flows"></g><g class="dots"></g></g>';
+  container.append(svg, motion);
   const viewport = svg.querySelector('.viewport');
+  const motionViewport = motion.querySelector('.viewport');
   const layers = {
     edges: svg.querySelector('.edges'),
     labels: svg.querySelector('.edge-labels'),
     nodes: svg.querySelector('.nodes'),
-    dots: svg.querySelector('.dots'),
+    flows: motion.querySelector('.flows'),
+    dots: motion.querySelector('.dots'),
   };
   const viewportSize = () => {
     const rect = svg.getBoundingClientRect();
     return { width: rect.width, height: rect.height };
   };
   const viewportLabels = createViewportLabels(svg.querySelector('.lod-labels'), viewportSize, LOD_SCALE);
+  const culling = createCulling(viewportSize);
   const readablePx = () => handlers.readablePx?.() ?? READABLE_PX.normal;
   let levels = { full: 0, dots: 0 };
   let compactScene = false;
   let lastWant = null;
   /** The user pressed Fit: steps keep the whole graph in view. */
   let wholePinned = false;
-  const camera = createCamera(svg, viewport, { onChange: showLevel });
+  const camera = createCamera(svg, viewport, {
+    onChange(view) {
+      motionViewport.setAttribute('transform', viewport.getAttribute('transform') || '');
+      showLevel(view);
+    },
+  });
 
   /** What nodes show at this zoom, by the size their labels get on screen. */
   function showLevel(view) {
@@ -103,6 +118,7 @@ export function createSvgRenderer(container, handlers) {
     const want = compactScene ? '' : (readablePx() / Math.max(view.k, 1e-3)).toFixed(1);
     if (want !== lastWant) svg.style.setProperty('--want', (lastWant = want) || '0');
     viewportLabels.update(view);
+    culling.update(view);
   }
   /** @type {{view:object, layout:object, nodeEls:Map<string,Element>, edgeEls:Map<string,Element>, labelEls:Map<string,Element>}|null} */
   let scene = null;
@@ -114,6 +130,7 @@ export function createSvgRenderer(container, handlers) {
     layers.labels.innerHTML = labelsMarkup(view, layout, measured.labels);
     layers.nodes.innerHTML = nodesMarkup(view, layout, measured.boxes, index, view.nodes.length <= DETAIL_UP_TO);
     layers.dots.innerHTML = '';
+    layers.flows.innerHTML = '';
     const compact = view.nodes.length > DETAIL_UP_TO;
     if (compact) viewportLabels.setItems(labelItems(view, layout, measured.boxes));
     else viewportLabels.clear();
@@ -126,6 +143,8 @@ export function createSvgRenderer(container, handlers) {
     };
     svg.classList.toggle('compact', compact);
     compactScene = compact;
+    if (compact) culling.setItems(cullables(scene), camera.get());
+    else culling.clear();
     scene.fits = view.nodes.map((node) => fitsOf(measured.boxes.get(node.id)));
     levels = levelsFor(readablePx());
     camera.release();
@@ -167,6 +186,9 @@ export function createSvgRenderer(container, handlers) {
     if (!all) return;
     const near = focusIds.length ? bounds(neighbourhood(focusIds)) : null;
     const frame = frameFor({ all, neighbourhood: near, size: camera.size(), levels, opening, margin: FRAME_MARGIN });
+    // A step still in view at the zoom it wants: the camera stays (less motion to follow,
+    // and a big graph is not redrawn on every frame of a camera move).
+    if (!frame.whole && inView(frame.box, camera.get(), camera.size(), FRAME_MARGIN / 2, frame.minScale)) return;
     camera.show(frame.box, { minScale: frame.minScale, maxScale: frame.maxScale, margin: FRAME_MARGIN, animate });
     showLevel(camera.get());
   }
@@ -211,6 +233,8 @@ export function createSvgRenderer(container, handlers) {
     bounds,
     follow,
     fit,
+    /** The layer above the graph for what moves on every frame (`.flows`, `.dots`). */
+    motion,
     showGrad,
     showEdgeLabel,
     get scene() {
@@ -219,9 +243,41 @@ export function createSvgRenderer(container, handlers) {
     clear() {
       for (const layer of Object.values(layers)) layer.innerHTML = '';
       viewportLabels.clear();
+      culling.clear();
       scene = null;
     },
   };
+}
+
+/** Every node, edge and edge label of a scene with its box in graph units. */
+function cullables(scene) {
+  const out = [];
+  for (const [id, el] of scene.nodeEls) {
+    const box = scene.layout.nodes[id];
+    if (box) out.push({ el, x0: box.x, y0: box.y, x1: box.x + box.width, y1: box.y + box.height });
+  }
+  for (const [id, el] of scene.edgeEls) {
+    const route = scene.layout.edges[id];
+    if (route?.points?.length) out.push({ el, ...boxOfPoints(route.points) });
+  }
+  for (const [id, el] of scene.labelEls) {
+    const route = scene.layout.edges[id];
+    if (route?.points?.length) out.push({ el, ...boxOfPoints(route.points) });
+  }
+  return out;
+}
+
+/**
+ * Whether a box of graph units is on screen with a margin, at a scale within 10% of want.
+ * @param {{x:number,y:number,width:number,height:number}} box @param {{x:number,y:number,k:number}} view
+ * @param {{w:number,h:number}} size @param {number} margin pixels @param {number} want
+ */
+function inView(box, view, size, margin, want) {
+  if (Math.abs(view.k - want) > 0.1 * want) return false;
+  const left = box.x * view.k + view.x;
+  const top = box.y * view.k + view.y;
+  return left >= margin && top >= margin
+    && left + box.width * view.k <= size.w - margin && top + box.height * view.k <= size.h - margin;
 }
 
 /** The largest font each node's name may take: at full detail, and shown alone. */

@@ -17,7 +17,8 @@ export function standaloneSvg(svg, bounds, theme) {
   clone.classList.remove('lod-far', 'lod-names', 'lod-dots', 'panning');
   clone.style.removeProperty('--want');
   clone.querySelector('.viewport').setAttribute('transform', `translate(${pad - bounds.x},${pad - bounds.y})`);
-  clone.querySelector('.dots').replaceChildren();
+  // Nodes a big graph hides far off screen (render/culling.js) are all in the file.
+  for (const el of clone.querySelectorAll('[display="none"]')) el.removeAttribute('display');
   const style = document.createElementNS('http://www.w3.org/2000/svg', 'style');
   style.textContent = graphCss();
   clone.insertBefore(style, clone.firstChild);

@@ -55,6 +55,33 @@ def _sets_grad(func: Any) -> bool:
     return getattr(getattr(func, "__self__", None), "__name__", "") == "grad"
 
 
+# What the mode does with a call, decided once per function (a getter's ``__get__`` is a new
+# method-wrapper object each time, but equal and of equal hash for one attribute).
+_OTHER, _GETTER, _IN_PLACE_OP, _GRAD_SETTER, _BACKWARD, _GRAD = range(6)
+_KINDS: dict[Any, int] = {}
+_KINDS_KEPT = 4096  # distinct functions remembered; past this, each is classified anew
+
+
+def _classify(func: Any) -> int:
+    if func is torch.Tensor.backward:
+        return _BACKWARD
+    if func is _AUTOGRAD_GRAD:
+        return _GRAD
+    name = getattr(func, "__name__", "")
+    if name == "__get__":
+        return _GETTER
+    if name == "__set__" and _sets_grad(func):
+        return _GRAD_SETTER
+    return _IN_PLACE_OP if _in_place(name) else _OTHER
+
+
+def _remember(func: Any) -> int:
+    kind = _classify(func)
+    if len(_KINDS) < _KINDS_KEPT:
+        _KINDS[func] = kind
+    return kind
+
+
 def _tensors(args: Any, kwargs: dict[str, Any]) -> list[torch.Tensor]:
     """Tensor arguments in order, looking one level into lists (cat, stack)."""
     out: list[torch.Tensor] = []
@@ -84,29 +111,39 @@ class ForwardRecorder(TorchFunctionMode):
     def __torch_function__(
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
     ) -> Any:
+        try:
+            kind = _KINDS[func]
+        except KeyError:
+            kind = _remember(func)
+        except TypeError:  # an unhashable callable
+            kind = _classify(func)
+        if kind == _GETTER:  # most calls: t.shape, p.grad, t.grad_fn as the program reads them
+            out = func(*args, **kwargs) if kwargs else func(*args)
+            # x.T; w.data under no_grad (not inside a step: that is one update); p.grad alone: nothing
+            if isinstance(out, torch.Tensor) and (
+                out.grad_fn is not None if torch.is_grad_enabled() else not self.updates.quiet
+            ):
+                self._after(args, kwargs or {}, out)
+            return out
         kwargs = kwargs or {}
-        if func is torch.Tensor.backward:
+        if kind == _BACKWARD:
             return self.on_backward(*args, **kwargs)
-        if func is _AUTOGRAD_GRAD and self.on_grad is not None:
+        if kind == _GRAD and self.on_grad is not None:
             return self.on_grad(*args, **kwargs)
         if self.updates.quiet and not torch.is_grad_enabled():
             # inside optimizer.step(): the step is one update, not its ops (a closure's
             # forward, LBFGS's, runs with grad enabled and is recorded)
             return func(*args, **kwargs)
-        name = getattr(func, "__name__", "")
         write = None
-        if args and _in_place(name) and isinstance(args[0], torch.Tensor):
+        if kind == _IN_PLACE_OP and args and isinstance(args[0], torch.Tensor):
             self._before_inplace(args[0])
-            write = self.updates.before_write(args[0], name)
-        elif name == "__set__" and len(args) == 2 and _sets_grad(func):
+            write = self.updates.before_write(args[0], getattr(func, "__name__", ""))
+        elif kind == _GRAD_SETTER and len(args) == 2:
             self.updates.grad_set(args[0], args[1])
         out = func(*args, **kwargs)
         if write is not None:
             self.updates.after_write(write)
-        if name != "__get__":
-            self._after(name, args, kwargs, out)
-        elif isinstance(out, torch.Tensor) and (out.grad_fn is not None or not torch.is_grad_enabled()):
-            self._after(name, args, kwargs, out)  # x.T, or w.data under no_grad; p.grad alone: nothing
+        self._after(args, kwargs, out)
         return out
 
     def _before_inplace(self, t: torch.Tensor) -> None:
@@ -121,7 +158,7 @@ class ForwardRecorder(TorchFunctionMode):
         if leaf is not None and leaf[1].data_ptr() == t.data_ptr():
             s.leaves[id(t)] = (leaf[0], leaf[1].clone())
 
-    def _after(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
+    def _after(self, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> None:
         outs = out if isinstance(out, tuple | list) else (out,)
         inputs: list[torch.Tensor] | None = None
         for t in outs:

@@ -70,8 +70,22 @@ def _readable(t: torch.Tensor) -> bool:
     return t.layout == torch.strided and t.device.type != "meta" and not t.is_complex()
 
 
+# From 2,048 elements on, torch runs log10 and round (MKL's vector math) on every thread:
+# on a busy machine each call then waits milliseconds for a core. Below, on the caller's.
+SERIAL_NUMEL = 1024
+
+
 def rounded(x: torch.Tensor, digits: int = 8) -> torch.Tensor:
-    """``x`` (float64) rounded to ``digits`` significant digits; NaN, ±Inf and 0 unchanged."""
+    """``x`` (float64) rounded to ``digits`` significant digits; NaN, ±Inf and 0 unchanged.
+
+    Element by element, so done in runs of ``SERIAL_NUMEL``, each on the calling thread."""
+    if x.numel() <= SERIAL_NUMEL:
+        return _rounded(x, digits)
+    parts = x.reshape(-1).split(SERIAL_NUMEL)
+    return torch.cat([_rounded(part, digits) for part in parts]).view(x.shape)
+
+
+def _rounded(x: torch.Tensor, digits: int) -> torch.Tensor:
     ax = x.abs()
     ok = torch.isfinite(x) & (ax > 0)
     k = digits - 1 - torch.floor(torch.log10(torch.where(ok, ax, torch.ones_like(ax))))

@@ -78,6 +78,8 @@ def test_a_big_model_saved_as_html_draws_from_file(browser: Any, resnet_html: Pa
         wait_until(page, f"{IDS}.some((id) => id.startsWith('module:'))")
         ids, labels = page.evaluate(IDS), page.evaluate(LABELS)
         assert {"module:layer1", "module:layer4", "module:fc"} <= set(ids), ids  # opens folded
+        graph_box = page.locator("#graph-view").bounding_box()
+        assert graph_box["width"] >= 0.6 * 1280 and graph_box["height"] >= 0.5 * 800, graph_box
         assert len(labels) == len(ids) and any("layer3" in label for label in labels), labels
 
         page.locator("#collapse-toggle").click()  # unfolded: hundreds of nodes, the big-graph layout

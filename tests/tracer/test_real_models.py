@@ -131,6 +131,28 @@ def _plain(case: Case, hooks: str) -> tuple[dict[str, torch.Tensor | None], Call
     return _grads(model), calls
 
 
+def traced_against_a_walk(
+    case: Case, model: nn.Module, inputs: tuple[torch.Tensor, ...], captured: bool
+) -> dict[str, Any]:
+    """The model's graph, traced with or without ``capture``; valid, and with the op nodes
+    and edges of an independent ``next_functions`` walk."""
+    leaves = dict(model.named_parameters())
+    leaves.update({f"input{i}": x for i, x in enumerate(inputs) if x.requires_grad})
+    names = {id(p): n for n, p in leaves.items()}
+    if captured:
+        with gradtrace.capture() as cap:
+            loss = case.loss(model, inputs)
+        walked = independent_walk(loss, names)
+        graph: dict[str, Any] = output_part(cap.trace(loss, params=leaves).data)
+    else:
+        loss = case.loss(model, inputs)
+        walked = independent_walk(loss, names)
+        graph = gradtrace.trace(loss, params=leaves).data
+    GraphModel.model_validate(graph)
+    assert our_structure(graph) == walked[:2]
+    return graph
+
+
 @pytest.mark.parametrize("captured", [False, True], ids=["trace", "capture"])
 @pytest.mark.parametrize("hooks", list(HOOKS))
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -143,20 +165,7 @@ def test_real_model_traced_beside_its_hooks(case: Case, hooks: str, captured: bo
     HOOKS[hooks](model, calls, keep)
     before = _hooks_of(model)
     params = dict(model.named_parameters())
-    leaves = {**params, **{f"input{i}": x for i, x in enumerate(inputs) if x.requires_grad}}
-    names = {id(p): n for n, p in leaves.items()}
-    if captured:
-        with gradtrace.capture() as cap:
-            loss = case.loss(model, inputs)
-        walked = independent_walk(loss, names)
-        graph = output_part(cap.trace(loss, params=leaves).data)
-    else:
-        loss = case.loss(model, inputs)
-        walked = independent_walk(loss, names)
-        graph = gradtrace.trace(loss, params=leaves).data
-    GraphModel.model_validate(graph)
-
-    assert our_structure(graph) == walked[:2]
+    graph = traced_against_a_walk(case, model, inputs, captured)
     assert calls == want_calls
     for name, grad in _grads(model).items():
         torch.testing.assert_close(grad, want_grads[name], msg=name)

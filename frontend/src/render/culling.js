@@ -63,7 +63,7 @@ export function boxOfPoints(points) {
 }
 
 /** The graph area a view shows, grown by margin (a share of its size) on each side. */
-function areaOf(view, width, height, margin) {
+export function areaOf(view, width, height, margin) {
   const w = width / view.k;
   const h = height / view.k;
   const x0 = -view.x / view.k - w * margin;
@@ -71,6 +71,7 @@ function areaOf(view, width, height, margin) {
   return { x0, y0, x1: x0 + w * (1 + 2 * margin), y1: y0 + h * (1 + 2 * margin) };
 }
 
-function inside(a, b) {
+/** Whether area a lies within area b. */
+export function inside(a, b) {
   return a.x0 >= b.x0 && a.y0 >= b.y0 && a.x1 <= b.x1 && a.y1 <= b.y1;
 }

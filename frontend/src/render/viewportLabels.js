@@ -2,6 +2,7 @@
 // none at all when zoomed far out. Laying out thousands of SVG text elements is what
 // makes a 5,000-node SVG slow; a screenful of labels is cheap. The labels live in graph
 // units, so a camera move redraws them only when the view leaves the area they cover.
+import { areaOf, inside } from './culling.js';
 import { esc } from './nodeContent.js';
 
 const MAX_LABELS = 900;
@@ -63,19 +64,6 @@ export function createViewportLabels(layer, viewportSize, minScale) {
     lastView = view;
     if (!frame) frame = requestAnimationFrame(render);
   }
-}
-
-/** The graph area a view shows, grown by margin (a share of its size) on each side. */
-function areaOf(view, width, height, margin) {
-  const w = width / view.k;
-  const h = height / view.k;
-  const x0 = -view.x / view.k - w * margin;
-  const y0 = -view.y / view.k - h * margin;
-  return { x0, y0, x1: x0 + w * (1 + 2 * margin), y1: y0 + h * (1 + 2 * margin) };
-}
-
-function inside(a, b) {
-  return a.x0 >= b.x0 && a.y0 >= b.y0 && a.x1 <= b.x1 && a.y1 <= b.y1;
 }
 
 function labelMarkup(item) {

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import gc
 import weakref
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, cast
 
 import torch
 
@@ -28,7 +29,16 @@ from gradtrace.tracer.forward import ForwardRecorder, ModulePaths
 from gradtrace.tracer.hooks import plain_hooks, unhook_all
 from gradtrace.tracer.nodes import ACCUMULATE, saved_raw, scalar_locals
 from gradtrace.tracer.notes import note
-from gradtrace.tracer.record import IterationRecord, Node, PassLeaf, PassRecord, State, snapshot, tensor_key
+from gradtrace.tracer.record import (
+    IterationRecord,
+    Node,
+    PassLeaf,
+    PassRecord,
+    State,
+    UpdateRecord,
+    snapshot,
+    tensor_key,
+)
 from gradtrace.tracer.stack import free_graph_with_tensor, release_on_big_stack
 from gradtrace.tracer.summary import Summaries
 from gradtrace.tracer.walk import Walk
@@ -41,11 +51,10 @@ SHOWN_NODES = 5_000  # autograd nodes of the passes shown in detail, together (t
 PLOTTED = 16  # single-number leaves a pass may have and still get their own curve on the loss plot
 
 
-@contextmanager
-def paused() -> Iterator[None]:
-    """Our own tensor calls must not be recorded as the user's ops."""
-    with torch._C.DisableTorchFunction():
-        yield
+def paused() -> AbstractContextManager[None]:
+    """Our own tensor calls must not be recorded as the user's ops (torch's own context
+    manager: a generator-based one costs microseconds per backward and assignment)."""
+    return cast(AbstractContextManager[None], torch._C.DisableTorchFunction())
 
 
 @contextmanager
@@ -98,6 +107,11 @@ def _weakly(ref: weakref.WeakMethod[Callable[..., None]]) -> Callable[..., None]
             method(*args, **kwargs)
 
     return call
+
+
+def _update_pass(update: UpdateRecord) -> int:
+    """The pass an update follows; -1 for those before any pass."""
+    return -1 if update.after_pass is None else update.after_pass
 
 
 def _output_count(node: Node) -> int:
@@ -190,6 +204,7 @@ class Capture:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            self._recorder.updates.resume()  # the mode must be on the stack to leave it
             self._recorder.__exit__(exc_type, exc, tb)
         finally:
             self._modules.remove()
@@ -205,6 +220,8 @@ class Capture:
     # -- RunObserver -----------------------------------------------------------------------
     def function_entered(self, name: str) -> None:
         """A program function's ops are grouped under its name, as a module's are under its path."""
+        if self._recorder.updates.set_aside:
+            self._recorder.updates.resume()
         stack = self._recorder.modules
         stack.append(f"{stack[-1]}.{name}" if stack and stack[-1] else name)
 
@@ -219,6 +236,8 @@ class Capture:
 
     def assigned(self, name: str, value: object, span: Span | None) -> None:
         """The user bound ``name``: name the tensor (or tensors, or module) it holds."""
+        if self._recorder.updates.set_aside:
+            self._recorder.updates.resume()
         with paused():
             old = self.state.variables.pop(name, None)
             if isinstance(value, torch.Tensor):
@@ -246,6 +265,8 @@ class Capture:
         automatic: bool = False,
     ) -> None:
         """Run ``tensor.backward`` with a hook on every node of its graph, removed after."""
+        if self._recorder.updates.set_aside:
+            self._recorder.updates.resume()
         with paused():
             roots = (tensor.grad_fn,) if tensor.grad_fn is not None else ()
             record = PassRecord(tensor, span, automatic=automatic, graph_roots=roots)
@@ -332,7 +353,10 @@ class Capture:
         """A pass sampled out of a long loop: its updates, and what was kept of the nodes it
         was first to reach (forward values, saved tensors), go; memory stays bounded."""
         s = self.state
-        s.updates = [u for u in s.updates if u.after_pass != record.index]
+        # Updates are logged in time order, so by pass: this pass's are one run of the list.
+        lo = bisect_left(s.updates, record.index, key=_update_pass)
+        hi = bisect_right(s.updates, record.index, lo=lo, key=_update_pass)
+        del s.updates[lo:hi]
         for node in record.new_nodes:
             s.saved.pop(node, None)
             s.locals.pop(node, None)

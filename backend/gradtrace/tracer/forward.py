@@ -105,6 +105,7 @@ class ForwardRecorder(TorchFunctionMode):
         self.on_backward = on_backward
         self.on_grad = on_grad
         self.updates = UpdateWatcher(state, span_source)
+        self.updates.mode = weakref.ref(self)  # no cycle: the capture is freed by refcount
         self.modules: list[str] = []
         self.last: torch.Tensor | None = None  # the latest graph tensor made: usually the loss
 
@@ -265,6 +266,8 @@ class ModulePaths:
         self.handles = []
 
     def _enter(self, module: torch.nn.Module, args: Any) -> None:
+        if self.recorder.updates.set_aside:
+            self.recorder.updates.resume()
         stack = self.recorder.modules
         if not self.roots:
             # Paths as named_modules() gives them, under the user's variable name if any:

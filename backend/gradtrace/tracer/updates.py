@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch.optim import optimizer as torch_optimizer
 from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
 from gradtrace.core.errors import Span
@@ -52,6 +53,8 @@ class UpdateWatcher:
         self._lrs: dict[int, list[float | None]] = {}  # optimizer id -> each group's lr at its last step
         self._handles: list[Any] = []
         self._thread = 0
+        self.mode: Any = None  # weak ref to the forward mode, set aside in steps that run torch's code only
+        self.set_aside: list[Any] = []  # per step running: the mode set aside, or None
 
     def install(self) -> None:
         """torch's step hooks are global: only steps on the capturing thread are ours."""
@@ -66,6 +69,14 @@ class UpdateWatcher:
             handle.remove()
         self._handles = []
         self.quiet = 0
+        self.set_aside = []  # put back by ``resume`` before the mode left the stack
+
+    def resume(self) -> None:
+        """A step that set the mode aside ended without its post-hook (it raised): put the
+        mode back. Called wherever program code runs again (a module call, an assignment,
+        a backward), which such a step never reaches while it runs."""
+        while self.set_aside and self.set_aside[-1] is not None:
+            torch._C._push_on_torch_function_stack(self.set_aside.pop())
 
     # -- what the passes tell us -----------------------------------------------------------
     def leaf_read(self, leaf: torch.Tensor) -> None:
@@ -167,10 +178,27 @@ class UpdateWatcher:
                         taken.append((p, self._current(p), grad, lr, p._version, plain))
             self._steps.append(taken)
         self.quiet += 1
+        self.set_aside.append(self._set_mode_aside(optimizer, args, kwargs))
+
+    def _set_mode_aside(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> Any:
+        """A stock optimizer's step without closure or hooks of its own runs torch's code only,
+        under no_grad, where the mode passes every call straight through (thousands of
+        attribute reads a loop): the step runs without it. Returns the mode set aside."""
+        mode = self.mode() if self.mode is not None else None
+        if mode is None or not _runs_torch_code_only(optimizer, args, kwargs):
+            return None
+        depth = torch._C._len_torch_function_stack()
+        if depth == 0 or torch._C._get_function_stack_at(depth - 1) is not mode:
+            return None
+        return torch._C._pop_torch_function_stack()
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if threading.get_ident() != self._thread:
             return
+        if self.set_aside:
+            mode = self.set_aside.pop()
+            if mode is not None:
+                torch._C._push_on_torch_function_stack(mode)
         self.quiet = max(self.quiet - 1, 0)
         if not self._steps:
             return
@@ -269,6 +297,22 @@ def _moments(state: dict[str, Any]) -> dict[str, Any]:
     if step is not None and "exp_avg" in out:
         out["step"] = int(step)
     return out
+
+
+def _runs_torch_code_only(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> bool:
+    """No closure, a class of torch's own, not differentiable, no step hooks but the tracer's."""
+    closure = args[1] if len(args) > 1 else kwargs.get("closure")  # args[0] is the optimizer
+    if closure is not None or not type(optimizer).__module__.startswith("torch.optim."):
+        return False
+    if optimizer.defaults.get("differentiable") or optimizer._optimizer_step_pre_hooks:
+        return False
+    if optimizer._optimizer_step_post_hooks:
+        return False
+    hooks = (
+        *getattr(torch_optimizer, "_global_optimizer_pre_hooks", {None: None}).values(),
+        *getattr(torch_optimizer, "_global_optimizer_post_hooks", {None: None}).values(),
+    )
+    return all(isinstance(getattr(hook, "__self__", None), UpdateWatcher) for hook in hooks)
 
 
 def _plain_sgd(optimizer: torch.optim.Optimizer, group: dict[str, Any]) -> bool:

@@ -75,6 +75,7 @@ const STRINGS = {
     module: 'module',
     collapsedModule: '{count} nodes',
     collapsedModuleOne: '1 node',
+    openModule: 'Click to open this module',
     // narration
     stepStart: 'The program is ready: {leaves}. Press ▶ or → to run it forward.',
     stepStartNoLeaves: 'The program is ready. Press ▶ or → to run it forward.',
@@ -187,6 +188,7 @@ const STRINGS = {
     module: '모듈',
     collapsedModule: '노드 {count}개',
     collapsedModuleOne: '노드 1개',
+    openModule: '클릭하면 이 모듈이 펼쳐집니다',
     stepStart: '프로그램 준비 완료: {leaves}. ▶ 또는 → 를 눌러 순전파를 시작하세요.',
     stepStartNoLeaves: '프로그램 준비 완료. ▶ 또는 → 를 눌러 순전파를 시작하세요.',
     narrForward: '순전파: {output} = {op}({inputs}) = {value}',

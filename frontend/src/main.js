@@ -36,6 +36,8 @@ const app = {
   lastError: null,
   /** The user (or the link) chose collapse on or off: no automatic folding then. */
   collapseChosen: false,
+  /** Module paths the user unfolded by clicking them (cleared by a new graph or the fold button). */
+  open: new Set(),
   quietStateChange: false,
   /** The notebook view: a graph carried by the page, no server, no links. */
   embedded: false,
@@ -139,6 +141,7 @@ async function showGraph(graph, step) {
   const received = performance.now();
   unretireGraph();
   app.graph = graph;
+  app.open = new Set();
   app.index = indexGraph(graph, getState().code);
   app.selected = null;
   app.pass = null;
@@ -170,7 +173,7 @@ function nextPaint() {
 /** Builds the current view (tensor/raw, collapsed or not), lays it out and draws it. */
 async function drawView() {
   const { view: mode, collapse } = getState();
-  const view = buildView(app.index, { view: mode, collapse: collapse && hasModules(app.graph), pass: app.pass });
+  const view = buildView(app.index, { view: mode, collapse: collapse && hasModules(app.graph), pass: app.pass, open: app.open });
   const measured = measureView(view, app.index);
   const nodes = view.nodes.map((n) => ({ id: n.id, width: measured.boxes.get(n.id).width, height: measured.boxes.get(n.id).height }));
   const edges = view.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, label: measured.labels.get(e.id) }));
@@ -300,6 +303,11 @@ function updateScrubber(count) {
 // ---------------------------------------------------------------- selection and source links
 
 function selectNode(id) {
+  if (id?.startsWith('module:')) {  // a folded module opens one level
+    app.open.add(id.slice('module:'.length));
+    redrawView();
+    return;
+  }
   app.selected = id;
   for (const el of renderer.svg.querySelectorAll('.node.selected')) el.classList.remove('selected');
   if (id) renderer.scene?.nodeEls.get(id)?.classList.add('selected');
@@ -427,6 +435,7 @@ function bindControls() {
   $('view-toggle').addEventListener('click', () => setState({ view: getState().view === 'raw' ? 'tensor' : 'raw' }));
   $('collapse-toggle').addEventListener('click', () => {
     app.collapseChosen = true;
+    app.open = new Set();
     setState({ collapse: !getState().collapse });
   });
   $('present-toggle').addEventListener('click', () => setState({ present: !getState().present }));

@@ -82,6 +82,11 @@ def test_a_big_model_saved_as_html_draws_from_file(browser: Any, resnet_html: Pa
         assert graph_box["width"] >= 0.6 * 1280 and graph_box["height"] >= 0.5 * 800, graph_box
         assert len(labels) == len(ids) and any("layer3" in label for label in labels), labels
 
+        page.locator('g[data-id="module:layer1"]').click()  # opens one level, the rest stays folded
+        wait_until(page, f"{IDS}.some((id) => id.startsWith('module:layer1.'))", 30)
+        opened = page.evaluate(IDS)
+        assert "module:layer1" not in opened and {"module:layer2", "module:fc"} <= set(opened), opened
+
         page.locator("#collapse-toggle").click()  # unfolded: hundreds of nodes, the big-graph layout
         wait_until(page, f"{IDS}.length > 300 && !{IDS}.some((id) => id.startsWith('module:'))", 30)
         assert len(page.evaluate(LABELS)) > 300

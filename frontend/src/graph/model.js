@@ -128,14 +128,15 @@ export function isAccumulate(node) {
 
 /**
  * @param {ReturnType<typeof indexGraph>} index
- * @param {{view: 'tensor'|'raw', collapse: boolean, pass?: number|null}} options pass: show only
- *   that backward pass's graph (one iteration of a training loop), by position in backward_passes
+ * @param {{view: 'tensor'|'raw', collapse: boolean, pass?: number|null, open?: Set<string>}} options
+ *   pass: show only that backward pass's graph (one iteration of a training loop), by position
+ *   in backward_passes; open: module paths unfolded one level (a click on a folded module)
  * @returns {ViewGraph}
  */
-export function buildView(index, { view, collapse, pass = null }) {
+export function buildView(index, { view, collapse, pass = null, open = new Set() }) {
   const only = passNodes(index, pass);
   const base = view === 'raw' ? rawView(index, only) : tensorView(index, only);
-  return collapse ? collapseModules(base, index) : base;
+  return collapse ? collapseModules(base, index, open) : base;
 }
 
 /**
@@ -189,13 +190,6 @@ function rawView(index, only = null) {
   return { nodes: ops.map((n) => ({ id: n.id, kind: 'op', data: n })), edges, alias };
 }
 
-/** The module path of a node cut to depth parts, or null. */
-export function modulePrefix(node, depth) {
-  const path = node?.module;
-  if (!path) return null;
-  return path.split('.').slice(0, depth).join('.');
-}
-
 /**
  * How deep to fold: the first depth where no single module holds nearly everything
  * (`model` alone is one box; `model.0`, `model.1`, … is the network's layers).
@@ -214,14 +208,32 @@ function foldDepth(nodes) {
   return deepest;
 }
 
-/** Folds every module (at the depth foldDepth picks) into one group node; the output stays visible. */
-function collapseModules(view, index) {
+/**
+ * The module a node folds into: its path at the fold depth, one level deeper for each
+ * unfolded module on the way; null when the node's own module is unfolded (shown itself).
+ */
+function foldedPath(node, depth, open) {
+  const parts = node?.module ? node.module.split('.') : [];
+  if (!parts.length) return null;
+  let d = Math.min(depth, parts.length);
+  while (open.has(parts.slice(0, d).join('.'))) {
+    if (d === parts.length) return null;
+    d += 1;
+  }
+  return parts.slice(0, d).join('.');
+}
+
+/**
+ * Folds every module (at the depth foldDepth picks) into one group node, but the unfolded
+ * ones (open) into their children; the output stays visible.
+ */
+function collapseModules(view, index, open) {
   const outputId = index.graph.output;
   const depth = foldDepth(view.nodes);
   const groupOf = new Map();
   const groups = new Map();
   for (const node of view.nodes) {
-    const module = node.id === outputId ? null : modulePrefix(node.data, depth);
+    const module = node.id === outputId ? null : foldedPath(node.data, depth, open);
     if (!module) continue;
     const groupId = `module:${module}`;
     groupOf.set(node.id, groupId);

@@ -265,7 +265,7 @@ export function groupBox(group) {
 }
 
 export function groupMarkup(group, box) {
-  return `<rect class="box" width="${box.width}" height="${box.height}" rx="12"/>`
+  return `<title>${esc(t('openModule'))}</title><rect class="box" width="${box.width}" height="${box.height}" rx="12"/>`
     + `<text class="t-title" x="${PAD}" y="${PAD + 21}">${esc(group.module)}</text>`
     + `<text class="t-meta" x="${PAD}" y="${PAD + 48}">${esc(t(group.members.length === 1 ? 'collapsedModuleOne' : 'collapsedModule', { count: group.members.length }))}</text>`;
 }

@@ -406,6 +406,9 @@ class Capture:
                 self._inspected.add(node)
                 s.saved[node] = saved_raw(node)
                 if len(s.locals) < CHAIN_NODES:
+                    value = s.values.get((node, 0))
+                    if value is not None and value.dim() != 0:
+                        continue  # the forward saw it make more than a number: no local derivatives
                     local = scalar_locals(node)
                     if local is not None:
                         s.locals[node] = local

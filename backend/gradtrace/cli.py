@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gradtrace import __version__
 from gradtrace.core.errors import GradtraceError
-from gradtrace.service.formats import FORMATS, Format, format_for_path, render
+from gradtrace.export.formats import FORMATS, Format, format_for_path, render
 from gradtrace.service.settings import Settings, describe_options
 
 EPILOG = "Every serve option can also be set with the GRADTRACE_<NAME> environment variable shown."

@@ -19,14 +19,13 @@ import torch
 from gradtrace.core.errors import GradtraceError
 from gradtrace.core.limits import DEFAULT_LIMITS, Limits
 from gradtrace.export import (
-    to_dot,
-    to_graphml,
     to_json_bytes,
     to_networkx,
     to_node_link,
     to_notebook_html,
     to_standalone_html,
 )
+from gradtrace.export.formats import FORMATS, format_for_path, render
 from gradtrace.tracer import BackwardMode, Capture, on_big_stack
 from gradtrace.tracer.notes import note
 
@@ -39,22 +38,38 @@ class Graph:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
 
+    def render(self, fmt: str) -> bytes:
+        """The graph in a format of ``gradtrace.export.formats.FORMATS``: the bytes the web API
+        and the ``gradtrace`` command give for it."""
+        return render(self.data, fmt)
+
+    def save(self, path: str | os.PathLike[str], fmt: str | None = None) -> str:
+        """Write the graph to ``path`` in ``fmt``, or in the format its suffix names (``.dot``,
+        ``.graphml``, ``.node-link.json``, else JSON), as the command's ``-o`` does; returns the format."""
+        name = FORMATS[fmt].name if fmt is not None else format_for_path(os.fspath(path)).name
+        with open(path, "wb") as file:
+            file.write(self.render(name))
+        return name
+
     def to_json(self, *, indent: bool = False) -> str:
-        return to_json_bytes(self.data, indent=indent).decode()
+        if indent:  # for reading, so not one of the table's formats
+            return to_json_bytes(self.data, indent=True).decode()
+        return self.render("json").decode()
 
     def to_json_bytes(self) -> bytes:
-        return to_json_bytes(self.data)
+        return self.render("json")
 
     def to_dot(self) -> str:
-        return to_dot(self.data)
+        return self.render("dot").decode()
 
     def to_networkx(self) -> nx.DiGraph:
         return to_networkx(self.data)
 
     def to_graphml(self) -> str:
-        return to_graphml(self.data)
+        return self.render("graphml").decode()
 
     def to_node_link(self) -> dict[str, Any]:
+        """The node-link dict itself; its bytes are ``render("node-link")``."""
         return to_node_link(self.data)
 
     def _repr_html_(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradtrace.export import to_dot
+from gradtrace.export import expand, to_dot
 
 QUICK = "x = torch.tensor([1.0, 2.0], requires_grad=True)\ny = (x * 3).sum()\n"
 BROKEN = "x = torch.tensor(2.0, requires_grad=True)\ny = (x ** 2 +\n"
@@ -28,8 +28,10 @@ def test_languages_and_formats_share_one_run(api: Any) -> None:
     assert {r.status_code for r in (english, korean, dot, graphml)} == {200}
     assert served(api) == before + 1
     assert english.content == korean.content
-    # The parent's DOT is what the exporter makes of the graph the worker returned.
-    assert dot.text == to_dot(english.json())
+    # The parent's DOT is what the exporter makes of the graph the worker returned (its
+    # compact JSON expanded: the input edges' gradients are labels in DOT).
+    assert dot.text == to_dot(expand(english.json()))
+    assert 'label="grad' in dot.text
     parsed = nx.parse_graphml(graphml.text)
     assert parsed.number_of_nodes() == len(english.json()["nodes"])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -14,8 +14,8 @@ from gradtrace.api.lang import pick_lang
 from gradtrace.api.models import GraphRequest
 from gradtrace.api.responses import fixed_response, json_response, result_response
 from gradtrace.core.errors import GradtraceError
+from gradtrace.export.formats import FORMATS, FormatName
 from gradtrace.service import GraphService, Job, Overloaded, RateLimiter, Result, Settings, WorkerPool
-from gradtrace.service.formats import FORMATS
 
 router = APIRouter(prefix="/api")
 
@@ -40,7 +40,7 @@ async def graph(body: GraphRequest, request: Request) -> Response:
 @router.post("/export", response_class=Response, responses={200: {"description": "the graph"}, **_ERRORS})
 async def export(
     body: GraphRequest, request: Request,
-    format: Literal["json", "dot", "graphml", "node-link"] = Query("json", description="output format"),
+    format: Annotated[FormatName, Query(description="output format")] = "json",
 ) -> Response:
     """Run the program and return its graph as JSON, Graphviz DOT, GraphML or node-link JSON."""
     result = await _run(body, request, format)

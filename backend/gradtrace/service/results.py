@@ -5,7 +5,7 @@ the seed defaults to 0 and every program is seeded. So the parent can keep recen
 results and answer repeats without a worker. In a class, thirty students opening the
 same example cost one worker run, not thirty. The format and the language are not part
 of that key: a worker always returns the graph as JSON and its errors in both languages,
-and the parent renders DOT, GraphML or node-link from the graph (``formats.render``, the
+and the parent renders DOT, GraphML or node-link from the graph (``export.formats.render_json``, the
 table the CLI uses too) and picks the error's language, so an English and a Korean
 student, or a graph and its DOT download, cost one run.
 """
@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gradtrace.service.formats import FORMATS, render
+from gradtrace.export.formats import FORMATS, render_json
 from gradtrace.service.pool import Outcome, WorkerPool
 from gradtrace.service.protocol import Job
 
@@ -141,9 +141,7 @@ class GraphService:
 
 def _rendered(graph_json: bytes, fmt: str) -> bytes:
     """Another format of a graph the worker returned as JSON (off the event loop)."""
-    import orjson
-
-    return render(orjson.loads(graph_json), fmt)
+    return render_json(graph_json, fmt)
 
 
 def _error_in(result: Result, lang: str) -> Result:

@@ -21,8 +21,8 @@ from typing import Any
 
 from gradtrace.core.errors import GradtraceError
 from gradtrace.core.limits import Limits
+from gradtrace.export.formats import render
 from gradtrace.service import hardening
-from gradtrace.service.formats import render
 from gradtrace.service.memory import MIB, MemoryKeeper
 from gradtrace.service.protocol import Job, encode_reply
 

@@ -104,12 +104,20 @@ function opParts(index, node) {
       parts.push(saved.summary ? summaryView(saved.summary) : paragraph(String(saved.value)));
     }
   }
-  const sent = (node.grad_inputs || []).filter(Boolean);
+  const sent = gradientsSent(index, node.id);
   if (sent.length) {
     parts.push(heading(t('gradsSent'), 'h4'));
     for (const summary of sent) parts.push(summaryView(summary));
   }
   return parts;
+}
+
+/** The gradients an op sent to its inputs: each input edge carries the one for its slot. */
+function gradientsSent(index, opId) {
+  return (index.inputsOf.get(opId) || [])
+    .filter((edge) => edge.kind === 'input' && edge.grad)
+    .sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0))
+    .map((edge) => edge.grad);
 }
 
 function groupSummary(id) {

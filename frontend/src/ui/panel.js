@@ -4,6 +4,7 @@ import { t } from '../i18n.js';
 import { backwardPasses, gradOf, leafGradAfter, passLeaf } from '../timeline.js';
 import { updateArithmetic } from '../updates.js';
 import { divergingColour } from '../render/nodeContent.js';
+import { heatmapLegend, heatmapScale } from './heatmapLegend.js';
 import { tensorName } from '../graph/model.js';
 
 const TABLE_MAX = 12;
@@ -171,7 +172,7 @@ export function summaryView(summary) {
   const head = flatValues(summary).slice(0, 12);
   if (head.length) wrap.append(paragraph(`${head.map((v) => formatNumber(v, 3)).join(', ')} ${t('moreValues', { count: summary.numel })}`, 'head'));
   const grid = summary.grid?.data ?? (summary.shape.length === 2 && data ? data : null);
-  if (grid) wrap.append(heatmap(grid));
+  if (grid) wrap.append(...heatmap(grid));
   return wrap;
 }
 
@@ -194,6 +195,7 @@ function valueTable(rows) {
   return table;
 }
 
+/** The heatmap of a grid and, under it, the colour scale its cells were painted with. */
 function heatmap(grid) {
   const canvas = document.createElement('canvas');
   const rows = grid.length;
@@ -204,11 +206,11 @@ function heatmap(grid) {
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', `heatmap ${rows}×${cols}`);
   const ctx = canvas.getContext('2d');
-  const values = grid.flat().map(toNumber).filter(Number.isFinite);
-  const limit = Math.max(1e-12, ...values.map(Math.abs));
+  const scale = heatmapScale(grid.flat().map(toNumber).filter(Number.isFinite));
+  const limit = scale ? scale.limit : 1;
   grid.forEach((row, r) => row.forEach((v, c) => {
     ctx.fillStyle = divergingColour(toNumber(v) / limit);
     ctx.fillRect(c, r, 1, 1);
   }));
-  return canvas;
+  return scale ? [canvas, heatmapLegend(scale)] : [canvas];
 }

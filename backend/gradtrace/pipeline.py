@@ -25,7 +25,7 @@ from gradtrace.export import (
     to_notebook_html,
     to_standalone_html,
 )
-from gradtrace.export.formats import FORMATS, format_for_path, render
+from gradtrace.export.formats import format_for_path, render
 from gradtrace.tracer import BackwardMode, Capture, on_big_stack
 from gradtrace.tracer.notes import note
 
@@ -46,9 +46,10 @@ class Graph:
     def save(self, path: str | os.PathLike[str], fmt: str | None = None) -> str:
         """Write the graph to ``path`` in ``fmt``, or in the format its suffix names (``.dot``,
         ``.graphml``, ``.node-link.json``, else JSON), as the command's ``-o`` does; returns the format."""
-        name = FORMATS[fmt].name if fmt is not None else format_for_path(os.fspath(path)).name
+        name = fmt if fmt is not None else format_for_path(os.fspath(path)).name
+        data = self.render(name)  # an unknown format raises before the file is opened
         with open(path, "wb") as file:
-            file.write(self.render(name))
+            file.write(data)
         return name
 
     def to_json(self, *, indent: bool = False) -> str:

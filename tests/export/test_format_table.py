@@ -86,6 +86,13 @@ def test_api_cli_and_graph_give_the_same_bytes(
     assert api_body == by_suffix == by_flag == GRAPH_METHODS[name](graph) == saved.read_bytes()
 
 
+def test_saving_in_an_unknown_format_writes_nothing(graph: Graph, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown export format"):
+        graph.save(tmp_path / "g.pdf", "pdf")
+    assert not (tmp_path / "g.pdf").exists()
+    assert graph.save(tmp_path / "g.txt") == "json"  # a suffix no format has: JSON, as the command does
+
+
 def test_each_format_reads_back(graph: Graph) -> None:
     """The shared bytes are the format they say they are (parsers that are not ours)."""
     nodes = len(graph.data["nodes"])

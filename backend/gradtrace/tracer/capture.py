@@ -409,9 +409,33 @@ class Capture:
                     value = s.values.get((node, 0))
                     if value is not None and value.dim() != 0:
                         continue  # the forward saw it make more than a number: no local derivatives
+                    if value is not None and self._no_single_number_input(node, value):
+                        s.locals[node] = [None] * len(self.walk.children[node])  # what asking answers
+                        continue
                     local = scalar_locals(node)
                     if local is not None:
                         s.locals[node] = local
+
+    def _no_single_number_input(self, node: Node, value: torch.Tensor) -> bool:
+        """A built-in node making one float number from inputs that are none of them single
+        numbers (a loss, a sum): asked for its local derivatives it would answer no number
+        (each input's gradient has that input's size), so it need not run its backward."""
+        if type(node) is ACCUMULATE or type(node).__name__ == "BackwardCFunction":
+            return False
+        if not value.is_floating_point() or _output_count(node) != 1:
+            return False
+        values = self.state.values
+        for child, slot in self.walk.children[node]:
+            if child is None:
+                continue  # an input without grad gets none
+            if type(child) is ACCUMULATE:
+                if child.variable.numel() == 1:
+                    return False
+                continue
+            known = values.get((child, slot))
+            if known is None or known.numel() == 1:
+                return False
+        return True
 
     # -- the graph -------------------------------------------------------------------------
     def graph(

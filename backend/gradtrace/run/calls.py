@@ -46,8 +46,9 @@ def call(callee: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if isinstance(result, int) and not isinstance(result, bool):
         check_int_bits(result.bit_length(), budget.budget().limits)  # math.floor(1e308)
     target = (callee.target,) if isinstance(callee, Method) else ()
-    charge(result, (*target, *args))
-    mark(result, budget.budget().flops - before)
+    with torch._C.DisableTorchFunction():  # our bookkeeping reads shapes: not the program's ops
+        charge(result, (*target, *args))
+        mark(result, budget.budget().flops - before)
     return result
 
 

@@ -81,7 +81,8 @@ def preflight_call(module: nn.Module, args: tuple[Any, ...]) -> None:
     if twin is None or not args:
         return
     try:
-        key = (id(module), id(twin), twin.training, *(_signature(a) for a in args))
+        with torch._C.DisableTorchFunction():  # the run's own reads, not the program's ops
+            key = (id(module), id(twin), twin.training, *(_signature(a) for a in args))
     except TypeError:
         return
     measured = _CALLS.get(key)

@@ -46,9 +46,12 @@ def _list_shape(value: list[Any] | tuple[Any, ...]) -> Shape:
 
 
 def size_of(tensor: torch.Tensor) -> int:
-    """``tensor.numel()`` from its shape: calling the method would show up as an op in the tracer."""
+    """``tensor.numel()`` from its shape, read with torch-function handling off: the tracer's
+    forward mode would otherwise see each of the run's own thousands of size checks."""
+    with torch._C.DisableTorchFunction():
+        shape = tensor.shape  # a no-op where the caller turned it off already
     total = 1
-    for size in tensor.shape:
+    for size in shape:
         total *= size
     return total
 
